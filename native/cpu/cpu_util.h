@@ -1,0 +1,46 @@
+// Internal helpers shared by the CPU kernels (not part of the C ABI).
+#pragma once
+#include <cstdint>
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#endif
+
+#include "gmpnn/common.h"
+
+namespace gmpnn_cpu {
+
+// Sets flush-to-zero / denormals-are-zero for the lifetime of the scope and restores the caller's
+// MXCSR afterwards: kernels enter it at the top of every parallel region (so each OpenMP worker
+// flushes) without changing the arithmetic of the Node main thread outside the kernel.
+class FtzScope {
+ public:
+#if defined(__x86_64__) || defined(_M_X64)
+  FtzScope() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | 0x8040); }
+  ~FtzScope() { _mm_setcsr(saved_); }
+
+ private:
+  unsigned saved_;
+#else
+  FtzScope() {}
+#endif
+};
+
+// Below this much work (elements or flops) a kernel stays on the calling thread: waking the
+// OpenMP team costs microseconds, more than small MLP layers take.
+constexpr int64_t kParallelGrain = 1 << 15;
+
+}  // namespace gmpnn_cpu
+
+// Runs `body` with T = float or double according to dt; returns GMPNN_E_DTYPE otherwise.
+#define GMPNN_DISPATCH_FLOAT(dt, opname, ...)                                              \
+  do {                                                                                     \
+    if ((dt) == GMPNN_F32) {                                                               \
+      using T = float;                                                                     \
+      __VA_ARGS__;                                                                         \
+    } else if ((dt) == GMPNN_F64) {                                                        \
+      using T = double;                                                                    \
+      __VA_ARGS__;                                                                         \
+    } else {                                                                               \
+      return gmpnn_set_error(GMPNN_E_DTYPE, "%s: unsupported dtype %d", opname, (int)(dt)); \
+    }                                                                                      \
+  } while (0)
