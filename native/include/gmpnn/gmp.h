@@ -1,0 +1,56 @@
+/* Geometric Parameterization kernels (GMP_SPEC.md §2–§4).
+ *
+ * Dense layer:  Z = X·Uᵀ + λ,  Y = r ⊙ act(Z)       X [B, n], U [m, n], Z, Y [B, m]
+ * Conv layers use the same epilogues on their NHWC output viewed as [N·H·W, C_out].
+ * Write rule: every output here is written (=), parameter gradients included; the autograd
+ * engine accumulates across uses. */
+#ifndef GMPNN_GMP_H
+#define GMPNN_GMP_H
+#include "gmpnn/common.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { GMPNN_ACT_IDENTITY = 0, GMPNN_ACT_RELU = 1 } gmpnn_activation;
+
+/* U [m, n] = u(θ) per unit from theta [m, n-1], n >= 2 (§2): u_k = P_{k-1}·cos θ_k, u_n = P_{n-1}.
+ * Prefix products accumulate in double for float32. */
+gmpnn_status gmpnn_cpu_gmp_direction_forward(gmpnn_dtype dt, void* U, const void* theta, int64_t m,
+                                             int64_t n);
+gmpnn_status gmpnn_cuda_gmp_direction_forward(gmpnn_dtype dt, void* U, const void* theta,
+                                              int64_t m, int64_t n);
+
+/* dtheta [m, n-1] = ∂L/∂θ from dU [m, n] = ∂L/∂U by the division-free reverse recurrence (§4). */
+gmpnn_status gmpnn_cpu_gmp_direction_backward(gmpnn_dtype dt, void* dtheta, const void* dU,
+                                              const void* theta, int64_t m, int64_t n);
+gmpnn_status gmpnn_cuda_gmp_direction_backward(gmpnn_dtype dt, void* dtheta, const void* dU,
+                                               const void* theta, int64_t m, int64_t n);
+
+/* Inverse map for initialization (§2): W [m, n] -> theta [m, n-1], r [m] with r = ‖w‖.
+ * abs_last != 0 reproduces the official code's |x_n| in the last angle. */
+gmpnn_status gmpnn_cpu_gmp_direction_inverse(gmpnn_dtype dt, void* theta, void* r, const void* W,
+                                             int64_t m, int64_t n, int abs_last);
+gmpnn_status gmpnn_cuda_gmp_direction_inverse(gmpnn_dtype dt, void* theta, void* r, const void* W,
+                                              int64_t m, int64_t n, int abs_last);
+
+/* Forward epilogue over Z [rows, cols] holding X·Uᵀ: Z += λ (in place, kept for the backward),
+ * Y = r ⊙ act(Z). lambda, r are [cols]. */
+gmpnn_status gmpnn_cpu_gmp_epilogue_forward(gmpnn_dtype dt, void* Y, void* Z, const void* lambda,
+                                            const void* r, int64_t rows, int64_t cols, int act);
+gmpnn_status gmpnn_cuda_gmp_epilogue_forward(gmpnn_dtype dt, void* Y, void* Z, const void* lambda,
+                                             const void* r, int64_t rows, int64_t cols, int act);
+
+/* Backward epilogue (§4): G_Z = dY ⊙ act'(Z) ⊙ r  [rows, cols];
+ * dlambda[j] = Σ_rows G_Z;  dr[j] = Σ_rows dY ⊙ act(Z). dlambda or dr may be NULL (not wanted).
+ * act'(z) = 1[z > 0] for ReLU (0 at z = 0), 1 for identity. Column sums accumulate in double. */
+gmpnn_status gmpnn_cpu_gmp_epilogue_backward(gmpnn_dtype dt, void* dZ, void* dlambda, void* dr,
+                                             const void* dY, const void* Z, const void* r,
+                                             int64_t rows, int64_t cols, int act);
+gmpnn_status gmpnn_cuda_gmp_epilogue_backward(gmpnn_dtype dt, void* dZ, void* dlambda, void* dr,
+                                              const void* dY, const void* Z, const void* r,
+                                              int64_t rows, int64_t cols, int act);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
