@@ -32,6 +32,8 @@ constexpr int64_t kParallelGrain = 1 << 15;
 }  // namespace gmpnn_cpu
 
 // Runs `body` with T = float or double according to dt; returns GMPNN_E_DTYPE otherwise.
+// A #pragma cannot sit inside a macro argument: put OpenMP loops in a template function and
+// call it from the body.
 #define GMPNN_DISPATCH_FLOAT(dt, opname, ...)                                              \
   do {                                                                                     \
     if ((dt) == GMPNN_F32) {                                                               \
