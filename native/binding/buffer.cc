@@ -1,0 +1,408 @@
+// The native Buffer handle (type-tagged ObjectWrap), host transfers and memory reports.
+#include <cstring>
+
+#include "binding.h"
+#include "gmpnn/device.h"
+#include "gmpnn/gemm.h"
+
+namespace gmpnn_binding {
+
+namespace {
+// Distinguishes our Buffer objects from look-alikes passed from JS (napi_type_tag_object).
+const napi_type_tag kBufferTag = {0x6d706e6e62756666ULL, 0x8e1f2a7c33d94b01ULL};
+}  // namespace
+
+Napi::Function Buffer::Init(Napi::Env env) {
+  return DefineClass(env, "NativeBuffer",
+                     {InstanceMethod("dispose", &Buffer::Dispose),
+                      InstanceAccessor("dtype", &Buffer::GetDtype, nullptr),
+                      InstanceAccessor("device", &Buffer::GetDevice, nullptr),
+                      InstanceAccessor("numel", &Buffer::GetNumel, nullptr),
+                      InstanceAccessor("byteLength", &Buffer::GetByteLength, nullptr),
+                      InstanceAccessor("disposed", &Buffer::GetDisposed, nullptr)});
+}
+
+// new NativeBuffer(device, dtype, numel): uninitialized memory.
+Buffer::Buffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Buffer>(info) {
+  Napi::Env env = info.Env();
+  const char* op = "alloc";
+  int64_t dev = ArgInt(info, 0, op), dt = ArgInt(info, 1, op), n = ArgInt(info, 2, op);
+  if (dev != kCpu && dev != kCuda) Throw(env, "E_ARG", "alloc: unknown device");
+  if (dt != GMPNN_F32 && dt != GMPNN_F64) Throw(env, "E_DTYPE", "alloc: unknown dtype");
+  if (n < 0 || n > (int64_t(1) << 40)) Throw(env, "E_ARG", "alloc: bad element count");
+  device_ = (Device)dev;
+  dtype_ = (gmpnn_dtype)dt;
+  numel_ = n;
+  if (device_ == kCpu) {
+    data_ = gmpnn_cpu_malloc(bytes());
+    if (!data_)
+      Throw(env, "E_OOM", "alloc: out of host memory allocating " + std::to_string(bytes()) +
+                              " bytes");
+  } else {
+    RequireCuda(env, "alloc");
+#ifdef GMPNN_WITH_CUDA
+    void* p = nullptr;
+    Check(env, gmpnn_cuda_malloc(&p, bytes() ? bytes() : 1), "alloc");
+    data_ = p;
+#endif
+  }
+  info.This().As<Napi::Object>().TypeTag(&kBufferTag);
+  auto* data = env.GetInstanceData<AddonData>();
+  counters_ = data->counters;
+  counters_->live[device_]++;
+  counters_->bytes[device_] += (int64_t)bytes();
+}
+
+Buffer::~Buffer() { Release(); }
+
+void Buffer::Release() {
+  if (!data_) return;
+  if (device_ == kCpu) {
+    gmpnn_cpu_free(data_);
+  } else {
+#ifdef GMPNN_WITH_CUDA
+    gmpnn_cuda_free(data_);
+#endif
+  }
+  data_ = nullptr;
+  counters_->live[device_]--;
+  counters_->bytes[device_] -= (int64_t)bytes();
+}
+
+void Buffer::Unpin() {
+  if (--pins_ == 0 && dispose_requested_) Release();
+}
+
+Napi::Value Buffer::Dispose(const Napi::CallbackInfo& info) {
+  // A pending async read keeps the memory until it finishes.
+  if (pins_ > 0)
+    dispose_requested_ = true;
+  else
+    Release();
+  return info.Env().Undefined();
+}
+Napi::Value Buffer::GetDtype(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), dtype_);
+}
+Napi::Value Buffer::GetDevice(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), device_);
+}
+Napi::Value Buffer::GetNumel(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), (double)numel_);
+}
+Napi::Value Buffer::GetByteLength(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), (double)bytes());
+}
+Napi::Value Buffer::GetDisposed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), disposed() || dispose_requested_);
+}
+
+// ------------------------------------------------------------------------- errors and args
+
+const char* StatusCode(gmpnn_status st) {
+  switch (st) {
+    case GMPNN_OK: return "OK";
+    case GMPNN_E_ARG: return "E_ARG";
+    case GMPNN_E_SHAPE: return "E_SHAPE";
+    case GMPNN_E_DTYPE: return "E_DTYPE";
+    case GMPNN_E_OOM: return "E_OOM";
+    case GMPNN_E_CUDA: return "E_CUDA";
+    case GMPNN_E_NO_DEVICE: return "E_NO_DEVICE";
+    case GMPNN_E_UNSUPPORTED: return "E_UNSUPPORTED";
+  }
+  return "E_UNKNOWN";
+}
+
+void Throw(Napi::Env env, const char* code, const std::string& message) {
+  Napi::Error err = Napi::Error::New(env, message);
+  err.Set("code", Napi::String::New(env, code));
+  throw err;
+}
+
+void Check(Napi::Env env, gmpnn_status st, const char* op) {
+  if (st == GMPNN_OK) return;
+  std::string msg = gmpnn_last_error();
+  if (msg.empty()) msg = std::string(op) + ": failed";
+  Throw(env, StatusCode(st), msg);
+}
+
+void RequireCuda(Napi::Env env, const char* op) {
+#ifndef GMPNN_WITH_CUDA
+  Throw(env, "E_NO_DEVICE", std::string(op) + ": gmpnn was built without CUDA");
+#endif
+}
+
+static std::string ArgName(const char* op, size_t i) {
+  return std::string(op) + ": argument " + std::to_string(i);
+}
+
+Buffer* ArgBuffer(const Napi::CallbackInfo& info, size_t i, const char* op, bool nullable) {
+  Napi::Env env = info.Env();
+  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) {
+    if (nullable) return nullptr;
+    Throw(env, "E_ARG", ArgName(op, i) + " must be a native buffer");
+  }
+  if (!info[i].IsObject() || !info[i].As<Napi::Object>().CheckTypeTag(&kBufferTag))
+    Throw(env, "E_ARG", ArgName(op, i) + " is not a gmpnn native buffer");
+  Buffer* b = Buffer::Unwrap(info[i].As<Napi::Object>());
+  if (b->disposed()) Throw(env, "E_DISPOSED", std::string(op) + ": Tensor is disposed");
+  return b;
+}
+
+double ArgNumber(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  if (i >= info.Length() || !info[i].IsNumber())
+    Throw(info.Env(), "E_ARG", ArgName(op, i) + " must be a number");
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+int64_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  double v = ArgNumber(info, i, op);
+  if (v != (double)(int64_t)v) Throw(info.Env(), "E_ARG", ArgName(op, i) + " must be an integer");
+  return (int64_t)v;
+}
+
+bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  if (i >= info.Length() || !info[i].IsBoolean())
+    Throw(info.Env(), "E_ARG", ArgName(op, i) + " must be a boolean");
+  return info[i].As<Napi::Boolean>().Value();
+}
+
+std::vector<int64_t> ArgInts(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  if (i >= info.Length() || !info[i].IsArray())
+    Throw(info.Env(), "E_ARG", ArgName(op, i) + " must be an array of integers");
+  Napi::Array a = info[i].As<Napi::Array>();
+  if (a.Length() > GMPNN_MAX_DIMS)
+    Throw(info.Env(), "E_SHAPE", std::string(op) + ": more than 8 dimensions");
+  std::vector<int64_t> out(a.Length());
+  for (uint32_t k = 0; k < a.Length(); ++k) {
+    Napi::Value v = a[k];
+    if (!v.IsNumber()) Throw(info.Env(), "E_ARG", ArgName(op, i) + " must hold integers");
+    out[k] = (int64_t)v.As<Napi::Number>().DoubleValue();
+  }
+  return out;
+}
+
+void SameDeviceDtype(Napi::Env env, const char* op, std::initializer_list<Buffer*> bufs) {
+  Buffer* first = nullptr;
+  for (Buffer* b : bufs) {
+    if (!b) continue;
+    if (!first) {
+      first = b;
+      continue;
+    }
+    if (b->device() != first->device())
+      Throw(env, "E_DEVICE", std::string(op) + ": tensors are on different devices");
+    if (b->dtype() != first->dtype())
+      Throw(env, "E_DTYPE", std::string(op) + ": tensors have different dtypes");
+  }
+}
+
+void Fits(Napi::Env env, const char* op, const char* name, Buffer* b, int64_t needed) {
+  if (b && b->numel() < needed)
+    Throw(env, "E_SHAPE", std::string(op) + ": " + name + " holds " + std::to_string(b->numel()) +
+                              " elements but " + std::to_string(needed) + " are needed");
+}
+
+// ------------------------------------------------------------------------- transfers
+
+namespace {
+
+Napi::Value MakeTypedArray(Napi::Env env, gmpnn_dtype dt, int64_t n, Napi::ArrayBuffer ab) {
+  if (dt == GMPNN_F64) return Napi::Float64Array::New(env, n, ab, 0);
+  return Napi::Float32Array::New(env, n, ab, 0);
+}
+
+gmpnn_status CopyToHost(Buffer* b, void* dst) {
+  if (b->device() == kCpu) {
+    std::memcpy(dst, b->data(), b->bytes());
+    return GMPNN_OK;
+  }
+#ifdef GMPNN_WITH_CUDA
+  return gmpnn_cuda_memcpy(dst, b->data(), b->bytes(), GMPNN_D2H);
+#else
+  return gmpnn_set_error(GMPNN_E_NO_DEVICE, "built without CUDA");
+#endif
+}
+
+// upload(buffer, typedArray): copies the host values in (dtype and length must match).
+Napi::Value Upload(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Buffer* b = ArgBuffer(info, 0, "upload");
+  if (info.Length() < 2 || !info[1].IsTypedArray()) Throw(env, "E_ARG", "upload: need a typed array");
+  Napi::TypedArray ta = info[1].As<Napi::TypedArray>();
+  bool ok = (b->dtype() == GMPNN_F32 && ta.TypedArrayType() == napi_float32_array) ||
+            (b->dtype() == GMPNN_F64 && ta.TypedArrayType() == napi_float64_array);
+  if (!ok) Throw(env, "E_DTYPE", "upload: typed array type does not match the buffer dtype");
+  if ((int64_t)ta.ElementLength() != b->numel())
+    Throw(env, "E_SHAPE", "upload: typed array has " + std::to_string(ta.ElementLength()) +
+                              " elements, buffer " + std::to_string(b->numel()));
+  const uint8_t* src = (const uint8_t*)ta.ArrayBuffer().Data() + ta.ByteOffset();
+  if (b->device() == kCpu) {
+    std::memcpy(b->data(), src, b->bytes());
+  } else {
+#ifdef GMPNN_WITH_CUDA
+    Check(env, gmpnn_cuda_memcpy(b->data(), src, b->bytes(), GMPNN_H2D), "upload");
+#endif
+  }
+  return env.Undefined();
+}
+
+// download(buffer): a new Float32Array/Float64Array with a copy of the contents.
+Napi::Value Download(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Buffer* b = ArgBuffer(info, 0, "download");
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, b->bytes());
+  Check(env, CopyToHost(b, ab.Data()), "download");
+  return MakeTypedArray(env, b->dtype(), b->numel(), ab);
+}
+
+// The copy happens on a worker thread; the buffer is pinned so dispose() waits for it.
+class DownloadWorker : public Napi::AsyncWorker {
+ public:
+  DownloadWorker(Napi::Env env, Buffer* b, Napi::Object holder)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), buf_(b),
+        host_(b->bytes()) {
+    holder_ = Napi::Persistent(holder);
+    buf_->Pin();
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    status_ = CopyToHost(buf_, host_.data());
+    if (status_ != GMPNN_OK) SetError(gmpnn_last_error());
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    buf_->Unpin();
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, host_.size());
+    std::memcpy(ab.Data(), host_.data(), host_.size());
+    deferred_.Resolve(MakeTypedArray(env, buf_->dtype(), buf_->numel(), ab));
+  }
+  void OnError(const Napi::Error& e) override {
+    buf_->Unpin();
+    Napi::Error err = Napi::Error::New(Env(), std::string("downloadAsync: ") + e.Message());
+    err.Set("code", Napi::String::New(Env(), StatusCode(status_)));
+    deferred_.Reject(err.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Buffer* buf_;
+  std::vector<uint8_t> host_;
+  Napi::ObjectReference holder_;
+  gmpnn_status status_ = GMPNN_OK;
+};
+
+Napi::Value DownloadAsync(const Napi::CallbackInfo& info) {
+  Buffer* b = ArgBuffer(info, 0, "downloadAsync");
+  auto* w = new DownloadWorker(info.Env(), b, info[0].As<Napi::Object>());
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+// copy(dst, src): same dtype and size, any pair of devices.
+Napi::Value Copy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Buffer* dst = ArgBuffer(info, 0, "copy");
+  Buffer* src = ArgBuffer(info, 1, "copy");
+  if (dst->dtype() != src->dtype()) Throw(env, "E_DTYPE", "copy: dtypes differ");
+  if (dst->numel() != src->numel()) Throw(env, "E_SHAPE", "copy: sizes differ");
+  if (dst->device() == kCpu && src->device() == kCpu) {
+    std::memcpy(dst->data(), src->data(), dst->bytes());
+    return env.Undefined();
+  }
+  RequireCuda(env, "copy");
+#ifdef GMPNN_WITH_CUDA
+  int kind = dst->device() == kCpu ? GMPNN_D2H : (src->device() == kCpu ? GMPNN_H2D : GMPNN_D2D);
+  Check(env, gmpnn_cuda_memcpy(dst->data(), src->data(), dst->bytes(), kind), "copy");
+#endif
+  return env.Undefined();
+}
+
+Napi::Value LiveBuffers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto& c = *env.GetInstanceData<AddonData>()->counters;
+  Napi::Object o = Napi::Object::New(env);
+  const char* names[2] = {"cpu", "cuda"};
+  for (int d = 0; d < 2; ++d) {
+    Napi::Object e = Napi::Object::New(env);
+    e.Set("buffers", Napi::Number::New(env, (double)c.live[d].load()));
+    e.Set("bytes", Napi::Number::New(env, (double)c.bytes[d].load()));
+    o.Set(names[d], e);
+  }
+#ifdef GMPNN_WITH_CUDA
+  size_t allocated = 0, cached = 0;
+  if (gmpnn_cuda_memory_stats(&allocated, &cached) == GMPNN_OK) {
+    o.Get("cuda").As<Napi::Object>().Set("cachedBytes", Napi::Number::New(env, (double)cached));
+  }
+#endif
+  return o;
+}
+
+// backends(): what this build and machine offer.
+Napi::Value Backends(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Object cpu = Napi::Object::New(env);
+  cpu.Set("available", true);
+  cpu.Set("gemmIsa", gmpnn_cpu_gemm_isa());
+  cpu.Set("threads", gmpnn_cpu_num_threads());
+  o.Set("cpu", cpu);
+  Napi::Object cuda = Napi::Object::New(env);
+#ifdef GMPNN_WITH_CUDA
+  cuda.Set("compiled", true);
+  int count = 0;
+  gmpnn_status st = gmpnn_cuda_device_count(&count);
+  if (st != GMPNN_OK) {
+    cuda.Set("available", false);
+    cuda.Set("reason", std::string("no usable GPU: ") + gmpnn_last_error());
+  } else if (count == 0) {
+    cuda.Set("available", false);
+    cuda.Set("reason", "no device");
+  } else {
+    cuda.Set("available", true);
+    cuda.Set("devices", count);
+    char name[256] = "";
+    if (gmpnn_cuda_device_name(name, sizeof name) == GMPNN_OK) cuda.Set("name", name);
+  }
+#else
+  cuda.Set("compiled", false);
+  cuda.Set("available", false);
+  cuda.Set("reason", "built without CUDA");
+#endif
+  o.Set("cuda", cuda);
+  return o;
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  gmpnn_cpu_set_num_threads((int)ArgInt(info, 0, "setNumThreads"));
+  return info.Env().Undefined();
+}
+
+Napi::Value Synchronize(const Napi::CallbackInfo& info) {
+#ifdef GMPNN_WITH_CUDA
+  int count = 0;
+  if (gmpnn_cuda_device_count(&count) == GMPNN_OK && count > 0)
+    Check(info.Env(), gmpnn_cuda_synchronize(), "synchronize");
+#endif
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void RegisterMemory(Napi::Env env, Napi::Object exports) {
+  auto* data = env.GetInstanceData<AddonData>();
+  Napi::Function ctor = Buffer::Init(env);
+  data->bufferCtor = Napi::Persistent(ctor);
+  exports.Set("NativeBuffer", ctor);
+  exports.Set("upload", Napi::Function::New(env, Upload));
+  exports.Set("download", Napi::Function::New(env, Download));
+  exports.Set("downloadAsync", Napi::Function::New(env, DownloadAsync));
+  exports.Set("copy", Napi::Function::New(env, Copy));
+  exports.Set("liveBuffers", Napi::Function::New(env, LiveBuffers));
+  exports.Set("backends", Napi::Function::New(env, Backends));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
+  exports.Set("synchronize", Napi::Function::New(env, Synchronize));
+}
+
+}  // namespace gmpnn_binding

@@ -1,0 +1,106 @@
+// N-API wrappers of the GmP kernels (gmpnn/gmp.h): checks and dispatch only.
+#include "binding.h"
+#include "gmpnn/gmp.h"
+
+namespace gmpnn_binding {
+namespace {
+
+// gmpDirectionForward(U, theta, m, n)
+Napi::Value DirectionForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "gmpDirectionForward";
+  Buffer *U = ArgBuffer(info, 0, op), *theta = ArgBuffer(info, 1, op);
+  int64_t m = ArgInt(info, 2, op), n = ArgInt(info, 3, op);
+  SameDeviceDtype(env, op, {U, theta});
+  if (m < 0 || n < 2) Throw(env, "E_SHAPE", "gmpDirectionForward: need m >= 0, n >= 2");
+  Fits(env, op, "U", U, m * n);
+  Fits(env, op, "theta", theta, m * (n - 1));
+  GMPNN_CALL(env, U->device(), gmp_direction_forward, U->dtype(), U->data(), theta->data(), m, n);
+  return env.Undefined();
+}
+
+// gmpDirectionBackward(dtheta, dU, theta, m, n)
+Napi::Value DirectionBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "gmpDirectionBackward";
+  Buffer *dtheta = ArgBuffer(info, 0, op), *dU = ArgBuffer(info, 1, op),
+         *theta = ArgBuffer(info, 2, op);
+  int64_t m = ArgInt(info, 3, op), n = ArgInt(info, 4, op);
+  SameDeviceDtype(env, op, {dtheta, dU, theta});
+  if (m < 0 || n < 2) Throw(env, "E_SHAPE", "gmpDirectionBackward: need m >= 0, n >= 2");
+  Fits(env, op, "dU", dU, m * n);
+  Fits(env, op, "theta", theta, m * (n - 1));
+  Fits(env, op, "dtheta", dtheta, m * (n - 1));
+  GMPNN_CALL(env, dU->device(), gmp_direction_backward, dU->dtype(), dtheta->data(), dU->data(),
+             theta->data(), m, n);
+  return env.Undefined();
+}
+
+// gmpDirectionInverse(theta, r, W, m, n, absLast)
+Napi::Value DirectionInverse(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "gmpDirectionInverse";
+  Buffer *theta = ArgBuffer(info, 0, op), *r = ArgBuffer(info, 1, op), *W = ArgBuffer(info, 2, op);
+  int64_t m = ArgInt(info, 3, op), n = ArgInt(info, 4, op);
+  bool absLast = ArgBool(info, 5, op);
+  SameDeviceDtype(env, op, {theta, r, W});
+  if (m < 0 || n < 2) Throw(env, "E_SHAPE", "gmpDirectionInverse: need m >= 0, n >= 2");
+  Fits(env, op, "W", W, m * n);
+  Fits(env, op, "theta", theta, m * (n - 1));
+  Fits(env, op, "r", r, m);
+  GMPNN_CALL(env, W->device(), gmp_direction_inverse, W->dtype(), theta->data(), r->data(),
+             W->data(), m, n, absLast);
+  return env.Undefined();
+}
+
+// gmpEpilogueForward(Y, Z, lambda, r, rows, cols, act)
+Napi::Value EpilogueForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "gmpEpilogueForward";
+  Buffer *Y = ArgBuffer(info, 0, op), *Z = ArgBuffer(info, 1, op),
+         *lambda = ArgBuffer(info, 2, op), *r = ArgBuffer(info, 3, op);
+  int64_t rows = ArgInt(info, 4, op), cols = ArgInt(info, 5, op), act = ArgInt(info, 6, op);
+  SameDeviceDtype(env, op, {Y, Z, lambda, r});
+  if (rows < 0 || cols < 0) Throw(env, "E_SHAPE", "gmpEpilogueForward: negative size");
+  Fits(env, op, "Y", Y, rows * cols);
+  Fits(env, op, "Z", Z, rows * cols);
+  Fits(env, op, "lambda", lambda, cols);
+  Fits(env, op, "r", r, cols);
+  GMPNN_CALL(env, Z->device(), gmp_epilogue_forward, Z->dtype(), Y->data(), Z->data(),
+             lambda->data(), r->data(), rows, cols, (int)act);
+  return env.Undefined();
+}
+
+// gmpEpilogueBackward(dZ, dlambda|null, dr|null, dY, Z, r, rows, cols, act)
+Napi::Value EpilogueBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "gmpEpilogueBackward";
+  Buffer *dZ = ArgBuffer(info, 0, op), *dl = ArgBuffer(info, 1, op, true),
+         *dr = ArgBuffer(info, 2, op, true), *dY = ArgBuffer(info, 3, op),
+         *Z = ArgBuffer(info, 4, op), *r = ArgBuffer(info, 5, op);
+  int64_t rows = ArgInt(info, 6, op), cols = ArgInt(info, 7, op), act = ArgInt(info, 8, op);
+  SameDeviceDtype(env, op, {dZ, dl, dr, dY, Z, r});
+  if (rows < 0 || cols < 0) Throw(env, "E_SHAPE", "gmpEpilogueBackward: negative size");
+  Fits(env, op, "dZ", dZ, rows * cols);
+  Fits(env, op, "dY", dY, rows * cols);
+  Fits(env, op, "Z", Z, rows * cols);
+  Fits(env, op, "r", r, cols);
+  Fits(env, op, "dlambda", dl, cols);
+  Fits(env, op, "dr", dr, cols);
+  GMPNN_CALL(env, Z->device(), gmp_epilogue_backward, Z->dtype(), dZ->data(),
+             dl ? dl->data() : nullptr, dr ? dr->data() : nullptr, dY->data(), Z->data(),
+             r->data(), rows, cols, (int)act);
+  return env.Undefined();
+}
+
+}  // namespace
+
+void RegisterGmp(Napi::Env env, Napi::Object exports) {
+  exports.Set("gmpDirectionForward", Napi::Function::New(env, DirectionForward));
+  exports.Set("gmpDirectionBackward", Napi::Function::New(env, DirectionBackward));
+  exports.Set("gmpDirectionInverse", Napi::Function::New(env, DirectionInverse));
+  exports.Set("gmpEpilogueForward", Napi::Function::New(env, EpilogueForward));
+  exports.Set("gmpEpilogueBackward", Napi::Function::New(env, EpilogueBackward));
+}
+
+}  // namespace gmpnn_binding
