@@ -1,0 +1,92 @@
+/**
+ * The typed surface of the native addon (build/Release/gmpnn.node) and its loader.
+ * Set GMPNN_NATIVE_BINDING to a .node path to load another build.
+ */
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+
+export const DTYPE_CODE = { float32: 0, float64: 1 } as const;
+export const DEVICE_CODE = { cpu: 0, cuda: 1 } as const;
+
+export interface NativeBuffer {
+  readonly dtype: 0 | 1;
+  readonly device: 0 | 1;
+  readonly numel: number;
+  readonly byteLength: number;
+  readonly disposed: boolean;
+  dispose(): void;
+}
+
+export interface BackendInfo {
+  cpu: { available: true; gemmIsa: string; threads: number };
+  cuda: { compiled: boolean; available: boolean; reason?: string; devices?: number; name?: string };
+}
+
+type Buf = NativeBuffer;
+export interface NativeAddon {
+  NativeBuffer: new (device: number, dtype: number, numel: number) => NativeBuffer;
+  cudaCompiled: boolean;
+  upload(b: Buf, data: Float32Array | Float64Array): void;
+  download(b: Buf): Float32Array | Float64Array;
+  downloadAsync(b: Buf): Promise<Float32Array | Float64Array>;
+  copy(dst: Buf, src: Buf): void;
+  liveBuffers(): { cpu: { buffers: number; bytes: number }; cuda: { buffers: number; bytes: number; cachedBytes?: number } };
+  backends(): BackendInfo;
+  setNumThreads(n: number): void;
+  synchronize(): void;
+  unary(out: Buf, x: Buf, op: number): void;
+  binary(out: Buf, a: Buf, b: Buf, op: number, shape: number[], aStrides: number[], bStrides: number[]): void;
+  affine(out: Buf, x: Buf, alpha: number, beta: number): void;
+  fill(out: Buf, value: number): void;
+  cast(out: Buf, x: Buf): void;
+  reduce(out: Buf, x: Buf, op: number, outer: number, r: number, inner: number): void;
+  copyStrided(out: Buf, outOffset: number, outStrides: number[], x: Buf, inOffset: number, inStrides: number[], shape: number[]): void;
+  gemm(c: Buf, a: Buf, b: Buf, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, beta: number): void;
+  lossForward(loss: Buf, pred: Buf, target: Buf, kind: number): void;
+  lossBackward(dpred: Buf, dloss: Buf, pred: Buf, target: Buf, kind: number): void;
+  softmaxXentForward(loss: Buf, probs: Buf, logits: Buf, labels: Buf, n: number, c: number): void;
+  softmaxXentBackward(dlogits: Buf, dloss: Buf, probs: Buf, labels: Buf, n: number, c: number): void;
+  sgdStep(param: Buf, momentumBuf: Buf | null, grad: Buf, lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, firstStep: boolean): void;
+  adamStep(param: Buf, m: Buf, v: Buf, grad: Buf, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, step: number): void;
+  rngUniform(out: Buf, seed: number, offset: number, low: number, high: number): void;
+  rngNormal(out: Buf, seed: number, offset: number, mean: number, std: number): void;
+  gmpDirectionForward(u: Buf, theta: Buf, m: number, n: number): void;
+  gmpDirectionBackward(dtheta: Buf, du: Buf, theta: Buf, m: number, n: number): void;
+  gmpDirectionInverse(theta: Buf, r: Buf, w: Buf, m: number, n: number, absLast: boolean): void;
+  gmpEpilogueForward(y: Buf, z: Buf, lambda: Buf, r: Buf, rows: number, cols: number, act: number): void;
+  gmpEpilogueBackward(dz: Buf, dlambda: Buf | null, dr: Buf | null, dy: Buf, z: Buf, r: Buf, rows: number, cols: number, act: number): void;
+}
+
+function candidates(): string[] {
+  const root = path.resolve(__dirname, '..');
+  const list = [path.join(root, 'build', 'Release', 'gmpnn.node'), path.join(root, 'build', 'Debug', 'gmpnn.node')];
+  const override = process.env.GMPNN_NATIVE_BINDING;
+  return override ? [override] : list;
+}
+
+function load(): NativeAddon {
+  const tried: string[] = [];
+  for (const file of candidates()) {
+    if (!fs.existsSync(file)) {
+      tried.push(`${file} (missing)`);
+      continue;
+    }
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return require(file) as NativeAddon;
+    } catch (e) {
+      tried.push(`${file} (${(e as Error).message})`);
+    }
+  }
+  throw new Error(
+    [
+      'gmpnn: could not load the native addon.',
+      ...tried.map((t) => `  tried ${t}`),
+      'Possible solutions:',
+      '  - build it: `npm run build` (needs cmake, a C++17 compiler and OpenMP; CUDA is optional)',
+      '  - point GMPNN_NATIVE_BINDING at a gmpnn.node built for this Node version and platform',
+    ].join('\n'),
+  );
+}
+
+export const native: NativeAddon = load();
