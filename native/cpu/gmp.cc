@@ -1,0 +1,436 @@
+// Geometric Parameterization CPU kernels (gmpnn/gmp.h, GMP_SPEC.md §2–§4).
+//
+// Direction kernels work one unit (one row of θ / U) at a time: the prefix product of sines and
+// the reverse recurrence are sequential along the fan-in, so the parallelism is across units.
+// All trigonometry and the scans run in double whatever the storage type, so float32 prefix
+// products keep their precision and ordinary initializations never produce subnormal floats; a
+// float result that would still be subnormal is written as (signed) zero, which is what FTZ does.
+// Every parallel region enters gmpnn_cpu::FtzScope (flush-to-zero / denormals-are-zero on the
+// worker threads, restored on exit).
+//
+// Epilogues are elementwise over [rows, cols] plus column sums. The column sums are computed on a
+// fixed tiling that depends only on the shape (row blocks × column chunks, partial sums per row
+// block, then summed over blocks in order), so results do not depend on the thread count.
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <memory>
+#include <new>
+#include <vector>
+
+#include "cpu_util.h"
+#include "gmpnn/gmp.h"
+
+namespace {
+
+using gmpnn_cpu::kParallelGrain;
+
+// Converts a double result to the storage type; float subnormals become signed zero.
+template <typename T>
+inline T store(double v);
+template <>
+inline float store<float>(double v) {
+  return std::fabs(v) < (double)FLT_MIN ? (float)std::copysign(0.0, v) : (float)v;
+}
+template <>
+inline double store<double>(double v) {
+  return v;
+}
+
+// ------------------------------------------------------------------------------ direction
+
+template <typename T>
+void direction_forward_unit(T* u, const T* th, int64_t n) {
+  double P = 1.0;  // P_{k-1}
+  for (int64_t k = 0; k < n - 1; ++k) {
+    const double t = (double)th[k];
+    const double s = std::sin(t), c = std::cos(t);
+    u[k] = store<T>(P * c);
+    P *= s;
+  }
+  u[n - 1] = store<T>(P);
+}
+
+// Division-free reverse recurrence (§4). scratch holds 3·(n-1) doubles: s, c, P_{i-1}.
+template <typename T>
+void direction_backward_unit(T* dth, const T* g, const T* th, int64_t n, double* scratch) {
+  const int64_t a = n - 1;  // number of angles
+  double* s = scratch;
+  double* c = scratch + a;
+  double* P = scratch + 2 * a;
+  double p = 1.0;
+  for (int64_t i = 0; i < a; ++i) {
+    const double t = (double)th[i];
+    s[i] = std::sin(t);
+    c[i] = std::cos(t);
+    P[i] = p;  // P_{i-1} in 1-based terms
+    p *= s[i];
+  }
+  double R = (double)g[n - 1];  // R_{n-1} = g_n
+  for (int64_t i = a - 1; i >= 0; --i) {
+    const double gi = (double)g[i];
+    dth[i] = store<T>(P[i] * (c[i] * R - s[i] * gi));
+    R = gi * c[i] + s[i] * R;  // R_{i-1}
+  }
+}
+
+// Inverse map (§2) for one unit, computed in double. Returns r = ‖x‖.
+//
+// Angles θ_i = atan2(t_i, x_i), i ≤ n−2, with t_i the norm of the tail after x_i. The last angle
+// is computed as atan2(x_n, x_{n−1}), which equals the spec's half-angle form
+// 2·atan2(x_n, x_{n−1} + sqrt(x_{n−1}² + x_n²)) wherever that is defined, without its cancellation
+// for x_{n−1} < 0, and gives the correct π (not atan2(0, 0) = 0) at x_{n−1} < 0, x_n = 0.
+// Convention atan2(0, 0) = 0, also for signed zeros. With abs_last, |x_n| replaces x_n, so the
+// round trip reproduces the row with its last coordinate made non-negative.
+template <typename T>
+double direction_inverse_unit(T* th, const T* x, int64_t n, int abs_last, double* tail2) {
+  // Scale by a power of two near max|x| so that squares neither overflow nor underflow (exact).
+  double amax = 0.0;
+  for (int64_t k = 0; k < n; ++k) amax = std::max(amax, std::fabs((double)x[k]));
+  if (amax == 0.0) {  // zero row: all angles 0 (u = e1), r = 0
+    for (int64_t k = 0; k < n - 1; ++k) th[k] = T(0);
+    return 0.0;
+  }
+  int e = 0;
+  std::frexp(amax, &e);  // inf / NaN rows keep scale 1 and propagate
+  const double scale = std::isfinite(amax) ? std::ldexp(1.0, -e) : 1.0;
+  // tail2[i] = Σ_{k>i} (x_k·scale)²
+  double acc = 0.0;
+  for (int64_t k = n - 1; k >= 0; --k) {
+    tail2[k] = acc;
+    const double v = (double)x[k] * scale;
+    acc += v * v;
+  }
+  const double r = std::sqrt(acc) / scale;
+  for (int64_t i = 0; i < n - 2; ++i) {
+    const double t = std::sqrt(tail2[i]);
+    const double xi = (double)x[i] * scale;
+    th[i] = (t == 0.0 && xi == 0.0) ? T(0) : (T)std::atan2(t, xi);
+  }
+  double xl = (double)x[n - 1] * scale;
+  const double xp = (double)x[n - 2] * scale;
+  if (abs_last) xl = std::fabs(xl);
+  if (xl == 0.0) xl = 0.0;  // -0 -> +0: θ = π (not −π) for x_{n−1} < 0
+  th[n - 2] = (xl == 0.0 && xp == 0.0) ? T(0) : (T)std::atan2(xl, xp);
+  return r;
+}
+
+template <typename T>
+gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n) {
+  const bool par = m > 1 && m * n >= kParallelGrain;
+#pragma omp parallel if (par)
+  {
+    gmpnn_cpu::FtzScope ftz;
+#pragma omp for schedule(static)
+    for (int64_t j = 0; j < m; ++j) direction_forward_unit<T>(U + j * n, theta + j * (n - 1), n);
+  }
+  return GMPNN_OK;
+}
+
+template <typename T>
+gmpnn_status direction_backward_impl(T* dtheta, const T* dU, const T* theta, int64_t m,
+                                     int64_t n) {
+  const bool par = m > 1 && m * n >= kParallelGrain;
+  bool oom = false;
+#pragma omp parallel if (par)
+  {
+    gmpnn_cpu::FtzScope ftz;
+    std::unique_ptr<double[]> scratch(new (std::nothrow) double[3 * (size_t)(n - 1)]);
+    if (!scratch) {
+#pragma omp atomic write
+      oom = true;
+    }
+#pragma omp for schedule(static)
+    for (int64_t j = 0; j < m; ++j) {
+      if (scratch)
+        direction_backward_unit<T>(dtheta + j * (n - 1), dU + j * n, theta + j * (n - 1), n,
+                                   scratch.get());
+    }
+  }
+  if (oom)
+    return gmpnn_set_error(GMPNN_E_OOM, "gmp_direction_backward: scratch allocation failed (n=%lld)",
+                           (long long)n);
+  return GMPNN_OK;
+}
+
+template <typename T>
+gmpnn_status direction_inverse_impl(T* theta, T* r, const T* W, int64_t m, int64_t n,
+                                    int abs_last) {
+  const bool par = m > 1 && m * n >= kParallelGrain;
+  bool oom = false;
+#pragma omp parallel if (par)
+  {
+    gmpnn_cpu::FtzScope ftz;
+    std::unique_ptr<double[]> tail2(new (std::nothrow) double[(size_t)n]);
+    if (!tail2) {
+#pragma omp atomic write
+      oom = true;
+    }
+#pragma omp for schedule(static)
+    for (int64_t j = 0; j < m; ++j) {
+      if (tail2)
+        r[j] = (T)direction_inverse_unit<T>(theta + j * (n - 1), W + j * n, n, abs_last,
+                                            tail2.get());
+    }
+  }
+  if (oom)
+    return gmpnn_set_error(GMPNN_E_OOM, "gmp_direction_inverse: scratch allocation failed (n=%lld)",
+                           (long long)n);
+  return GMPNN_OK;
+}
+
+gmpnn_status check_direction(const char* op, int64_t m, int64_t n) {
+  if (m < 0) return gmpnn_set_error(GMPNN_E_ARG, "%s: m must be >= 0 (got %lld)", op, (long long)m);
+  if (n < 2)
+    return gmpnn_set_error(GMPNN_E_ARG, "%s: fan-in n must be >= 2 (got %lld)", op, (long long)n);
+  return GMPNN_OK;
+}
+
+// ------------------------------------------------------------------------------ epilogues
+
+template <typename T, int ACT>
+inline T act_fn(T z) {
+  if (ACT == GMPNN_ACT_RELU) return z < T(0) ? T(0) : z;  // NaN propagates
+  return z;
+}
+
+// Fixed, shape-only tiling of [rows, cols] for the epilogues.
+struct Tiling {
+  int64_t brows, bcols, nrb, ncb;
+};
+constexpr int64_t kMaxTileCols = 1024;
+inline Tiling make_tiling(int64_t rows, int64_t cols) {
+  Tiling t;
+  t.bcols = cols <= kMaxTileCols ? std::max<int64_t>(cols, 1) : kMaxTileCols / 2;
+  t.brows = std::max<int64_t>(1, kParallelGrain / t.bcols);
+  t.nrb = (rows + t.brows - 1) / t.brows;
+  t.ncb = (cols + t.bcols - 1) / t.bcols;
+  return t;
+}
+
+template <typename T, int ACT>
+void epilogue_forward_impl(T* Y, T* Z, const T* lambda, const T* r, int64_t rows, int64_t cols) {
+  const Tiling tl = make_tiling(rows, cols);
+  const int64_t ntiles = tl.nrb * tl.ncb;
+  const bool par = ntiles > 1 && rows * cols >= kParallelGrain;
+#pragma omp parallel if (par)
+  {
+    gmpnn_cpu::FtzScope ftz;
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < ntiles; ++t) {
+      const int64_t rb = t / tl.ncb, cb = t % tl.ncb;
+      const int64_t i0 = rb * tl.brows, i1 = std::min(rows, i0 + tl.brows);
+      const int64_t j0 = cb * tl.bcols, j1 = std::min(cols, j0 + tl.bcols);
+      for (int64_t i = i0; i < i1; ++i) {
+        T* zr = Z + i * cols;
+        T* yr = Y + i * cols;
+#pragma omp simd
+        for (int64_t j = j0; j < j1; ++j) {
+          const T z = zr[j] + lambda[j];
+          zr[j] = z;
+          yr[j] = r[j] * act_fn<T, ACT>(z);
+        }
+      }
+    }
+  }
+}
+
+template <typename T, int ACT>
+gmpnn_status epilogue_backward_impl(T* dZ, T* dlambda, T* dr, const T* dY, const T* Z, const T* r,
+                                    int64_t rows, int64_t cols) {
+  const Tiling tl = make_tiling(rows, cols);
+  const int64_t ntiles = tl.nrb * tl.ncb;
+  const bool par = ntiles > 1 && rows * cols >= kParallelGrain;
+  const bool want = dlambda || dr;
+  // Partial column sums per row block: pl = Σ act'(z)·dY (times r at the end), pr = Σ dY·act(z).
+  std::vector<double> pl, pr;
+  if (want) {
+    try {
+      pl.assign((size_t)(tl.nrb * cols), 0.0);
+      pr.assign((size_t)(tl.nrb * cols), 0.0);
+    } catch (const std::bad_alloc&) {
+      return gmpnn_set_error(GMPNN_E_OOM,
+                             "gmp_epilogue_backward: partial sums allocation failed (%lld x %lld)",
+                             (long long)tl.nrb, (long long)cols);
+    }
+  }
+  double* PL = want ? pl.data() : nullptr;
+  double* PR = want ? pr.data() : nullptr;
+#pragma omp parallel if (par)
+  {
+    gmpnn_cpu::FtzScope ftz;
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < ntiles; ++t) {
+      const int64_t rb = t / tl.ncb, cb = t % tl.ncb;
+      const int64_t i0 = rb * tl.brows, i1 = std::min(rows, i0 + tl.brows);
+      const int64_t j0 = cb * tl.bcols, j1 = std::min(cols, j0 + tl.bcols);
+      if (want) {
+        double* al = PL + rb * cols;
+        double* ar = PR + rb * cols;
+        // Two passes per row through small L1 buffers: GCC does not if-convert a select that
+        // feeds a float -> double conversion, so one fused loop would stay scalar for float32.
+        T tm[kMaxTileCols], th[kMaxTileCols];
+        const int64_t w = j1 - j0;
+        for (int64_t i = i0; i < i1; ++i) {
+          const T* dyr = dY + i * cols + j0;
+          const T* zr = Z + i * cols + j0;
+          T* dzr = dZ + i * cols + j0;
+          const T* rr = r + j0;
+#pragma omp simd
+          for (int64_t k = 0; k < w; ++k) {
+            const T dy = dyr[k], z = zr[k];
+            const T m = (ACT == GMPNN_ACT_RELU) ? (z > T(0) ? dy : T(0)) : dy;
+            dzr[k] = m * rr[k];
+            tm[k] = m;
+            th[k] = act_fn<T, ACT>(z);
+          }
+#pragma omp simd
+          for (int64_t k = 0; k < w; ++k) {
+            al[j0 + k] += (double)tm[k];
+            ar[j0 + k] += (double)dyr[k] * (double)th[k];
+          }
+        }
+      } else {
+        for (int64_t i = i0; i < i1; ++i) {
+          const T* dyr = dY + i * cols;
+          const T* zr = Z + i * cols;
+          T* dzr = dZ + i * cols;
+#pragma omp simd
+          for (int64_t j = j0; j < j1; ++j) {
+            const T dy = dyr[j], z = zr[j];
+            const T m = (ACT == GMPNN_ACT_RELU) ? (z > T(0) ? dy : T(0)) : dy;
+            dzr[j] = m * r[j];
+          }
+        }
+      }
+    }
+  }
+  if (want) {
+    const bool par2 = tl.nrb * cols >= kParallelGrain;
+#pragma omp parallel for schedule(static) if (par2)
+    for (int64_t j = 0; j < cols; ++j) {
+      double sl = 0.0, sr = 0.0;
+      for (int64_t b = 0; b < tl.nrb; ++b) {
+        sl += PL[b * cols + j];
+        sr += PR[b * cols + j];
+      }
+      if (dlambda) dlambda[j] = (T)(sl * (double)r[j]);
+      if (dr) dr[j] = (T)sr;
+    }
+  }
+  return GMPNN_OK;
+}
+
+gmpnn_status check_epilogue(const char* op, int64_t rows, int64_t cols, int act) {
+  if (rows < 0 || cols < 0)
+    return gmpnn_set_error(GMPNN_E_ARG, "%s: rows and cols must be >= 0 (got %lld x %lld)", op,
+                           (long long)rows, (long long)cols);
+  if (act != GMPNN_ACT_IDENTITY && act != GMPNN_ACT_RELU)
+    return gmpnn_set_error(GMPNN_E_ARG, "%s: act must be 0 (identity) or 1 (relu), got %d", op,
+                           act);
+  return GMPNN_OK;
+}
+
+}  // namespace
+
+#define GMP_REQUIRE(ptr, op)                                                            \
+  do {                                                                                  \
+    if (!(ptr)) return gmpnn_set_error(GMPNN_E_ARG, "%s: %s is NULL", op, #ptr);       \
+  } while (0)
+
+extern "C" gmpnn_status gmpnn_cpu_gmp_direction_forward(gmpnn_dtype dt, void* U,
+                                                        const void* theta, int64_t m, int64_t n) {
+  const char* op = "gmp_direction_forward";
+  gmpnn_status st = check_direction(op, m, n);
+  if (st != GMPNN_OK) return st;
+  if (m == 0) return GMPNN_OK;
+  GMP_REQUIRE(U, op);
+  GMP_REQUIRE(theta, op);
+  GMPNN_DISPATCH_FLOAT(dt, op,
+                       return direction_forward_impl<T>((T*)U, (const T*)theta, m, n));
+}
+
+extern "C" gmpnn_status gmpnn_cpu_gmp_direction_backward(gmpnn_dtype dt, void* dtheta,
+                                                         const void* dU, const void* theta,
+                                                         int64_t m, int64_t n) {
+  const char* op = "gmp_direction_backward";
+  gmpnn_status st = check_direction(op, m, n);
+  if (st != GMPNN_OK) return st;
+  if (m == 0) return GMPNN_OK;
+  GMP_REQUIRE(dtheta, op);
+  GMP_REQUIRE(dU, op);
+  GMP_REQUIRE(theta, op);
+  GMPNN_DISPATCH_FLOAT(dt, op,
+                       return direction_backward_impl<T>((T*)dtheta, (const T*)dU,
+                                                         (const T*)theta, m, n));
+}
+
+extern "C" gmpnn_status gmpnn_cpu_gmp_direction_inverse(gmpnn_dtype dt, void* theta, void* r,
+                                                        const void* W, int64_t m, int64_t n,
+                                                        int abs_last) {
+  const char* op = "gmp_direction_inverse";
+  gmpnn_status st = check_direction(op, m, n);
+  if (st != GMPNN_OK) return st;
+  if (m == 0) return GMPNN_OK;
+  GMP_REQUIRE(theta, op);
+  GMP_REQUIRE(r, op);
+  GMP_REQUIRE(W, op);
+  GMPNN_DISPATCH_FLOAT(dt, op,
+                       return direction_inverse_impl<T>((T*)theta, (T*)r, (const T*)W, m, n,
+                                                        abs_last));
+}
+
+extern "C" gmpnn_status gmpnn_cpu_gmp_epilogue_forward(gmpnn_dtype dt, void* Y, void* Z,
+                                                       const void* lambda, const void* r,
+                                                       int64_t rows, int64_t cols, int act) {
+  const char* op = "gmp_epilogue_forward";
+  gmpnn_status st = check_epilogue(op, rows, cols, act);
+  if (st != GMPNN_OK) return st;
+  if (rows == 0 || cols == 0) return GMPNN_OK;
+  GMP_REQUIRE(Y, op);
+  GMP_REQUIRE(Z, op);
+  GMP_REQUIRE(lambda, op);
+  GMP_REQUIRE(r, op);
+  GMPNN_DISPATCH_FLOAT(dt, op, {
+    if (act == GMPNN_ACT_RELU)
+      epilogue_forward_impl<T, GMPNN_ACT_RELU>((T*)Y, (T*)Z, (const T*)lambda, (const T*)r, rows,
+                                               cols);
+    else
+      epilogue_forward_impl<T, GMPNN_ACT_IDENTITY>((T*)Y, (T*)Z, (const T*)lambda, (const T*)r,
+                                                   rows, cols);
+    return GMPNN_OK;
+  });
+}
+
+extern "C" gmpnn_status gmpnn_cpu_gmp_epilogue_backward(gmpnn_dtype dt, void* dZ, void* dlambda,
+                                                        void* dr, const void* dY, const void* Z,
+                                                        const void* r, int64_t rows, int64_t cols,
+                                                        int act) {
+  const char* op = "gmp_epilogue_backward";
+  gmpnn_status st = check_epilogue(op, rows, cols, act);
+  if (st != GMPNN_OK) return st;
+  if (cols == 0) return GMPNN_OK;
+  if (rows == 0) {
+    // Empty sums: the column gradients are zero.
+    GMPNN_DISPATCH_FLOAT(dt, op, {
+      for (int64_t j = 0; j < cols; ++j) {
+        if (dlambda) ((T*)dlambda)[j] = T(0);
+        if (dr) ((T*)dr)[j] = T(0);
+      }
+      return GMPNN_OK;
+    });
+  }
+  GMP_REQUIRE(dZ, op);
+  GMP_REQUIRE(dY, op);
+  GMP_REQUIRE(Z, op);
+  GMP_REQUIRE(r, op);
+  GMPNN_DISPATCH_FLOAT(dt, op, {
+    if (act == GMPNN_ACT_RELU)
+      return epilogue_backward_impl<T, GMPNN_ACT_RELU>((T*)dZ, (T*)dlambda, (T*)dr,
+                                                       (const T*)dY, (const T*)Z, (const T*)r,
+                                                       rows, cols);
+    return epilogue_backward_impl<T, GMPNN_ACT_IDENTITY>((T*)dZ, (T*)dlambda, (T*)dr,
+                                                         (const T*)dY, (const T*)Z, (const T*)r,
+                                                         rows, cols);
+  });
+}

@@ -1,0 +1,710 @@
+// Golden tests for the CPU GmP kernels (gmpnn/gmp.h), computed independently from GMP_SPEC.md
+// §2–§4: references here are plain double loops written from the formulas (u_k as an explicit
+// product, no prefix reuse; the inverse from atan2 of tail norms; gradients by float64 central
+// differences), never calls into the kernels under test.
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "gmpnn/device.h"
+#include "gmpnn/gmp.h"
+#include "harness.h"
+
+using gmpnn_test::Rand;
+
+namespace {
+
+const double kPi = 3.14159265358979323846;
+
+template <typename T>
+gmpnn_dtype dtype_of();
+template <>
+gmpnn_dtype dtype_of<float>() {
+  return GMPNN_F32;
+}
+template <>
+gmpnn_dtype dtype_of<double>() {
+  return GMPNN_F64;
+}
+
+// u(θ) for one unit straight from §2: u_k = (∏_{j<k} sin θ_j)·cos θ_k, u_n = ∏_{j<n} sin θ_j,
+// each product recomputed from scratch.
+std::vector<double> ref_u(const double* th, int64_t n) {
+  std::vector<double> u(n);
+  for (int64_t k = 0; k < n; ++k) {
+    double p = 1.0;
+    for (int64_t j = 0; j < k && j < n - 1; ++j) p *= std::sin(th[j]);
+    u[k] = k < n - 1 ? p * std::cos(th[k]) : p;
+  }
+  return u;
+}
+
+// Cheaper O(n) u(θ) for finite differences (still the test's own code).
+void ref_u_fast(double* u, const double* th, int64_t n) {
+  double p = 1.0;
+  for (int64_t k = 0; k < n - 1; ++k) {
+    u[k] = p * std::cos(th[k]);
+    p *= std::sin(th[k]);
+  }
+  u[n - 1] = p;
+}
+
+template <typename T>
+std::vector<double> to_double(const std::vector<T>& v) {
+  return std::vector<double>(v.begin(), v.end());
+}
+
+bool has_subnormal(const float* p, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (std::fpclassify(p[i]) == FP_SUBNORMAL) return true;
+  return false;
+}
+
+// ------------------------------------------------------------------ direction forward
+
+template <typename T>
+void check_unit_norm(int64_t m, int64_t n, double lo, double hi, uint64_t seed) {
+  Rand rng(seed);
+  std::vector<T> th = rng.vec<T>((size_t)(m * (n - 1)), lo, hi);
+  std::vector<T> U((size_t)(m * n), T(-7));
+  CHECK_OK(gmpnn_cpu_gmp_direction_forward(dtype_of<T>(), U.data(), th.data(), m, n));
+  const bool f32 = sizeof(T) == 4;
+  std::vector<double> norms(m), ones(m, 1.0);
+  std::vector<double> want((size_t)(m * n));
+  for (int64_t j = 0; j < m; ++j) {
+    double s = 0;
+    for (int64_t k = 0; k < n; ++k) s += (double)U[j * n + k] * (double)U[j * n + k];
+    norms[j] = std::sqrt(s);
+    std::vector<double> thd(th.begin() + j * (n - 1), th.begin() + (j + 1) * (n - 1));
+    std::vector<double> u = ref_u(thd.data(), n);
+    for (int64_t k = 0; k < n; ++k) want[j * n + k] = u[k];
+  }
+  char what[96];
+  std::snprintf(what, sizeof what, "norm(u) %s m=%lld n=%lld", f32 ? "f32" : "f64", (long long)m,
+                (long long)n);
+  CHECK_CLOSE(what, norms.data(), ones.data(), (size_t)m, f32 ? 2e-6 : 1e-13, 0.0);
+  std::snprintf(what, sizeof what, "u %s m=%lld n=%lld", f32 ? "f32" : "f64", (long long)m,
+                (long long)n);
+  CHECK_CLOSE(what, U.data(), want.data(), want.size(), f32 ? 1e-7 : 1e-14, f32 ? 1e-6 : 1e-12);
+  if (f32) CHECK(!has_subnormal((const float*)(const void*)U.data(), U.size()));
+}
+
+GMPNN_TEST(gmp_direction_forward_unit_norm) {
+  const int64_t ns[] = {2, 3, 17, 300};
+  uint64_t seed = 1;
+  for (int64_t n : ns) {
+    // Angles well inside and far outside [0, π], never wrapped.
+    check_unit_norm<float>(9, n, 0.0, kPi, seed++);
+    check_unit_norm<double>(9, n, 0.0, kPi, seed++);
+    check_unit_norm<float>(9, n, -40.0, 40.0, seed++);
+    check_unit_norm<double>(9, n, -40.0, 40.0, seed++);
+    check_unit_norm<double>(1, n, -1e4, 1e4, seed++);
+  }
+  // Enough work for the threaded path; m prime.
+  check_unit_norm<float>(331, 300, -10.0, 10.0, seed++);
+  check_unit_norm<double>(331, 300, -10.0, 10.0, seed++);
+  // m = 0 is a no-op.
+  CHECK_OK(gmpnn_cpu_gmp_direction_forward(GMPNN_F32, nullptr, nullptr, 0, 5));
+}
+
+template <typename T>
+void check_known(const std::vector<double>& th, const std::vector<double>& want, double atol) {
+  const int64_t n = (int64_t)want.size();
+  std::vector<T> t(th.begin(), th.end());
+  std::vector<T> U(n, T(9));
+  CHECK_OK(gmpnn_cpu_gmp_direction_forward(dtype_of<T>(), U.data(), t.data(), 1, n));
+  CHECK_CLOSE("known u", U.data(), want.data(), (size_t)n, atol, 0.0);
+}
+
+template <typename T>
+void known_angles(double atol) {
+  check_known<T>({kPi / 3}, {0.5, std::sqrt(3.0) / 2}, atol);
+  check_known<T>({kPi / 2, kPi / 2}, {0, 0, 1}, atol);
+  check_known<T>({0, 0, 0, 0}, {1, 0, 0, 0, 0}, 0.0);  // exactly e1
+  check_known<T>({0}, {1, 0}, 0.0);
+  check_known<T>({kPi}, {-1, 0}, atol);
+  check_known<T>({kPi / 2, kPi / 2, kPi}, {0, 0, -1, 0}, atol);
+  check_known<T>({-kPi / 2}, {0, -1}, atol);
+  check_known<T>({kPi / 2, 3 * kPi / 2}, {0, 0, -1}, atol);
+  // n = 3, θ = (π/4, π/3): (cos π/4, sin π/4 cos π/3, sin π/4 sin π/3)
+  const double a = std::sqrt(0.5);
+  check_known<T>({kPi / 4, kPi / 3}, {a, a * 0.5, a * std::sqrt(3.0) / 2}, atol);
+  // Angles are not wrapped: θ + 2π gives the same point.
+  check_known<T>({kPi / 4 + 2 * kPi, kPi / 3 - 4 * kPi}, {a, a * 0.5, a * std::sqrt(3.0) / 2},
+                 atol * 8);
+}
+
+GMPNN_TEST(gmp_direction_forward_known_angles) {
+  known_angles<float>(2e-7);
+  known_angles<double>(1e-15);
+}
+
+// Products of many sines of small angles underflow float; the kernel must not write subnormals.
+GMPNN_TEST(gmp_direction_no_subnormals) {
+  const int64_t m = 3, n = 300;
+  std::vector<float> th((size_t)(m * (n - 1)));
+  for (size_t i = 0; i < th.size(); ++i) th[i] = (i % 3 == 0) ? 1e-3f : 0.05f;
+  for (int64_t k = 0; k < n - 1; ++k) th[(size_t)(2 * (n - 1) + k)] = 3.1f;  // near π too
+  std::vector<float> U((size_t)(m * n));
+  CHECK_OK(gmpnn_cpu_gmp_direction_forward(GMPNN_F32, U.data(), th.data(), m, n));
+  CHECK(!has_subnormal(U.data(), U.size()));
+  std::vector<double> norms(m), ones(m, 1.0);
+  for (int64_t j = 0; j < m; ++j) {
+    double s = 0;
+    for (int64_t k = 0; k < n; ++k) s += (double)U[j * n + k] * U[j * n + k];
+    norms[j] = std::sqrt(s);
+  }
+  CHECK_CLOSE("norm", norms.data(), ones.data(), (size_t)m, 1e-6, 0.0);
+  Rand rng(77);
+  std::vector<float> dU = rng.vec<float>(U.size());
+  std::vector<float> dth(th.size());
+  CHECK_OK(gmpnn_cpu_gmp_direction_backward(GMPNN_F32, dth.data(), dU.data(), th.data(), m, n));
+  CHECK(!has_subnormal(dth.data(), dth.size()));
+  for (float v : dth) CHECK(std::isfinite(v));
+}
+
+// ------------------------------------------------------------------ direction backward
+
+// Checks dθ against a float64 central difference of L = Σ dU ⊙ u(θ), at the angles as stored.
+template <typename T>
+void check_backward(const std::vector<T>& th, int64_t m, int64_t n, uint64_t seed,
+                    const char* label) {
+  Rand rng(seed);
+  std::vector<T> dU = rng.vec<T>((size_t)(m * n));
+  std::vector<T> dth(th.size(), T(123));
+  CHECK_OK(gmpnn_cpu_gmp_direction_backward(dtype_of<T>(), dth.data(), dU.data(), th.data(), m, n));
+  const bool f32 = sizeof(T) == 4;
+  std::vector<double> fd(th.size());
+  std::vector<double> u(n);
+  const double h = 1e-6;
+  for (int64_t j = 0; j < m; ++j) {
+    std::vector<double> t(th.begin() + j * (n - 1), th.begin() + (j + 1) * (n - 1));
+    auto L = [&]() {
+      ref_u_fast(u.data(), t.data(), n);
+      double s = 0;
+      for (int64_t k = 0; k < n; ++k) s += (double)dU[j * n + k] * u[k];
+      return s;
+    };
+    for (int64_t i = 0; i < n - 1; ++i) {
+      const double t0 = t[i];
+      t[i] = t0 + h;
+      const double lp = L();
+      t[i] = t0 - h;
+      const double lm = L();
+      t[i] = t0;
+      fd[j * (n - 1) + i] = (lp - lm) / (2 * h);
+    }
+  }
+  bool finite = true;
+  for (T v : dth) finite = finite && std::isfinite((double)v);
+  CHECK(finite);
+  char what[128];
+  std::snprintf(what, sizeof what, "dtheta %s %s m=%lld n=%lld", label, f32 ? "f32" : "f64",
+                (long long)m, (long long)n);
+  CHECK_CLOSE(what, dth.data(), fd.data(), fd.size(), f32 ? 2e-6 : 1e-8, f32 ? 1e-5 : 1e-7);
+}
+
+template <typename T>
+void backward_cases(uint64_t seed) {
+  const int64_t ns[] = {2, 3, 17, 300};
+  for (int64_t n : ns) {
+    const int64_t m = 5;
+    Rand rng(seed++);
+    // Random angles, far outside [0, π] too.
+    std::vector<T> th = rng.vec<T>((size_t)(m * (n - 1)), -7.0, 7.0);
+    check_backward<T>(th, m, n, seed++, "random");
+    // Angles where sin θ = 0: 0, π, 2π, −π, mixed with random ones; first and last included.
+    std::vector<T> sz = rng.vec<T>((size_t)(m * (n - 1)), 0.2, 3.0);
+    const double specials[] = {0.0, kPi, 2 * kPi, -kPi};
+    for (int64_t j = 0; j < m; ++j) {
+      for (int64_t i = 0; i < n - 1; ++i) {
+        const bool pick = (j == 0 && i == 0) || (j == 1 && i == n - 2) || (j == 2 && i % 3 == 1) ||
+                          (j == 3) || (j == 4 && (i == 0 || i == n - 2));
+        if (pick) sz[(size_t)(j * (n - 1) + i)] = (T)specials[(i + j) % 4];
+      }
+    }
+    check_backward<T>(sz, m, n, seed++, "sin=0");
+    // All angles exactly 0 (u = e1): every dθ_i except the first is 0; dθ_1 = g_2.
+    std::vector<T> zero((size_t)(m * (n - 1)), T(0));
+    check_backward<T>(zero, m, n, seed++, "all zero");
+  }
+  // Threaded path (m·n above the grain), m prime.
+  Rand rng(seed++);
+  std::vector<T> th = rng.vec<T>((size_t)(131 * 299), -4.0, 4.0);
+  for (size_t i = 0; i < th.size(); i += 7) th[i] = (i % 2) ? T(0) : (T)kPi;
+  check_backward<T>(th, 131, 300, seed++, "threaded");
+}
+
+GMPNN_TEST(gmp_direction_backward_fd) {
+  backward_cases<double>(100);
+  backward_cases<float>(200);
+}
+
+// Explicit values at sin θ = 0, from the recurrence worked by hand.
+GMPNN_TEST(gmp_direction_backward_known) {
+  // n = 3, θ = (0, 0): u = (1, 0, 0); ∂u/∂θ1 = (-s1, c1 c2, c1 s2) = (0, 1, 0); ∂u/∂θ2 = (0, 0, 0)
+  // since P_1 = sin θ1 = 0. With g = (a, b, c): dθ = (b, 0).
+  {
+    double th[2] = {0, 0}, g[3] = {0.3, -1.7, 2.5}, d[2] = {9, 9}, want[2] = {-1.7, 0};
+    CHECK_OK(gmpnn_cpu_gmp_direction_backward(GMPNN_F64, d, g, th, 1, 3));
+    CHECK_CLOSE("dtheta(0,0)", d, want, 2, 0.0, 0.0);
+  }
+  // n = 3, θ = (π/2, π): u = (0, -1, 0); ∂u/∂θ1 = (-1, 0, 0)·… : -s1 = -1, c1c2 = 0, c1s2 = 0;
+  // ∂u/∂θ2 = (0, -s1 s2, s1 c2) = (0, 0, -1). dθ = (-a, -c).
+  {
+    double th[2] = {kPi / 2, kPi}, g[3] = {0.3, -1.7, 2.5}, d[2] = {9, 9}, want[2] = {-0.3, -2.5};
+    CHECK_OK(gmpnn_cpu_gmp_direction_backward(GMPNN_F64, d, g, th, 1, 3));
+    CHECK_CLOSE("dtheta(pi/2,pi)", d, want, 2, 1e-15, 0.0);
+  }
+}
+
+// ------------------------------------------------------------------ inverse / round trip
+
+// W rows with special structure appended to random ones.
+template <typename T>
+std::vector<T> inverse_inputs(int64_t n, int64_t* m_out, uint64_t seed) {
+  Rand rng(seed);
+  const int64_t m_rand = 12;
+  std::vector<std::vector<double>> rows;
+  for (int64_t j = 0; j < m_rand; ++j) {
+    std::vector<double> r(n);
+    for (auto& v : r) v = rng.uniform(-1, 1);
+    rows.push_back(r);
+  }
+  auto add = [&](std::vector<double> r) { rows.push_back(r); };
+  std::vector<double> z(n, 0.0);
+  add(z);  // zero row
+  {        // x_{n-1} < 0, x_n = 0: last angle must be π
+    std::vector<double> r(n);
+    for (auto& v : r) v = rng.uniform(-1, 1);
+    r[n - 2] = -0.75;
+    r[n - 1] = 0.0;
+    add(r);
+    r[n - 1] = -0.0;  // same with a negative zero
+    add(r);
+  }
+  {  // x_{n-1} > 0, x_n = 0
+    std::vector<double> r(n, 0.5);
+    r[n - 1] = 0.0;
+    add(r);
+  }
+  {  // x_{n-1} = 0, x_n < 0 and > 0
+    std::vector<double> r(n, -0.25);
+    r[n - 2] = 0.0;
+    r[n - 1] = -0.5;
+    add(r);
+    r[n - 1] = 0.5;
+    add(r);
+  }
+  {  // x_{n-1} < 0 with a tiny x_n (the half-angle form cancels here)
+    std::vector<double> r(n, 0.1);
+    r[n - 2] = -1.0;
+    r[n - 1] = 1e-9;
+    add(r);
+    r[n - 1] = -1e-9;
+    add(r);
+  }
+  {  // a single nonzero coordinate, at each end and in the middle, both signs
+    std::vector<double> r(n, 0.0);
+    r[0] = -2.0;
+    add(r);
+    r[0] = 0.0;
+    r[n / 2] = 3.0;
+    add(r);
+    r[n / 2] = -3.0;
+    add(r);
+    r[n / 2] = 0.0;
+    r[n - 1] = -1.5;
+    add(r);
+  }
+  {  // zeros interleaved, tail of zeros
+    std::vector<double> r(n);
+    for (int64_t k = 0; k < n; ++k) r[k] = (k % 2) ? 0.0 : rng.uniform(-1, 1);
+    add(r);
+    for (int64_t k = n / 2; k < n; ++k) r[k] = 0.0;
+    add(r);
+    std::vector<double> s(n, -0.0);  // all negative zeros
+    add(s);
+  }
+  {  // large and tiny magnitudes (scaling inside the inverse)
+    std::vector<double> r(n);
+    for (auto& v : r) v = rng.uniform(-1, 1) * (sizeof(T) == 8 ? 1e200 : 1e30);
+    add(r);
+    for (auto& v : r) v = rng.uniform(-1, 1) * (sizeof(T) == 8 ? 1e-200 : 1e-30);
+    add(r);
+  }
+  *m_out = (int64_t)rows.size();
+  std::vector<T> W;
+  for (auto& r : rows)
+    for (double v : r) W.push_back((T)v);
+  return W;
+}
+
+template <typename T>
+void check_roundtrip(int64_t n, int abs_last, uint64_t seed) {
+  int64_t m = 0;
+  std::vector<T> W = inverse_inputs<T>(n, &m, seed);
+  if (n >= 200) {  // also enough rows for the threaded path
+    Rand rng(seed + 1000);
+    for (int64_t j = 0; j < 150 * n; ++j) W.push_back((T)rng.uniform(-0.3, 0.3));
+    m += 150;
+  }
+  const bool f32 = sizeof(T) == 4;
+  std::vector<T> th((size_t)(m * (n - 1)), T(-99)), r((size_t)m, T(-99));
+  CHECK_OK(gmpnn_cpu_gmp_direction_inverse(dtype_of<T>(), th.data(), r.data(), W.data(), m, n,
+                                           abs_last));
+  std::vector<double> want_r(m), want_W((size_t)(m * n)), got_W((size_t)(m * n));
+  std::vector<double> want_last, got_last;
+  bool ranges_ok = true, finite = true;
+  for (int64_t j = 0; j < m; ++j) {
+    const T* x = W.data() + j * n;
+    long double s = 0;
+    for (int64_t k = 0; k < n; ++k) s += (long double)x[k] * (long double)x[k];
+    want_r[j] = (double)std::sqrt(s);
+    for (int64_t k = 0; k < n; ++k) want_W[j * n + k] = (double)x[k];
+    // abs_last: the round trip returns the row with |x_n| (the last coordinate negated if < 0).
+    if (abs_last) want_W[j * n + n - 1] = std::fabs((double)x[n - 1]);
+    std::vector<double> t(th.begin() + j * (n - 1), th.begin() + (j + 1) * (n - 1));
+    for (int64_t i = 0; i < n - 1; ++i) {
+      finite = finite && std::isfinite(t[i]);
+      const double lo = (i < n - 2 || abs_last) ? 0.0 : -kPi;
+      if (!(t[i] >= lo - 1e-6 && t[i] <= kPi + 1e-6)) ranges_ok = false;
+    }
+    std::vector<double> u = ref_u(t.data(), n);
+    for (int64_t k = 0; k < n; ++k) got_W[j * n + k] = (double)r[j] * u[k];
+    // The last angle against the spec's half-angle formula where that one is well-conditioned.
+    const double a = (double)x[n - 2], b = abs_last ? std::fabs((double)x[n - 1]) : (double)x[n - 1];
+    if (a > 0 && std::fabs(a) < 1e10 && std::fabs(a) > 1e-10) {
+      want_last.push_back(2 * std::atan2(b, a + std::sqrt(a * a + b * b)));
+      got_last.push_back(t[n - 2]);
+    }
+  }
+  CHECK(finite);
+  CHECK(ranges_ok);
+  char what[128];
+  std::snprintf(what, sizeof what, "r %s n=%lld abs_last=%d", f32 ? "f32" : "f64", (long long)n,
+                abs_last);
+  CHECK_CLOSE(what, r.data(), want_r.data(), (size_t)m, 0.0, f32 ? 2e-7 : 1e-15 + 1e-16 * n);
+  // Round trip, relative to each row's norm.
+  for (int64_t j = 0; j < m; ++j) {
+    const double tol = want_r[j] * (f32 ? 4e-7 * (2 + std::sqrt((double)n)) : 1e-14 * n);
+    std::snprintf(what, sizeof what, "r*u(theta) row %lld %s n=%lld abs_last=%d", (long long)j,
+                  f32 ? "f32" : "f64", (long long)n, abs_last);
+    CHECK_CLOSE(what, got_W.data() + j * n, want_W.data() + j * n, (size_t)n, tol, 0.0);
+  }
+  std::snprintf(what, sizeof what, "last angle vs half-angle formula %s n=%lld",
+                f32 ? "f32" : "f64", (long long)n);
+  CHECK_CLOSE(what, got_last.data(), want_last.data(), got_last.size(), f32 ? 4e-7 : 1e-15, 0.0);
+}
+
+GMPNN_TEST(gmp_direction_inverse_roundtrip) {
+  const int64_t ns[] = {2, 3, 5, 17, 300};
+  uint64_t seed = 500;
+  for (int64_t n : ns)
+    for (int abs_last = 0; abs_last < 2; ++abs_last) {
+      check_roundtrip<double>(n, abs_last, seed++);
+      check_roundtrip<float>(n, abs_last, seed++);
+    }
+}
+
+// Exact angles of specific points (§2, with the atan2(0, 0) = 0 convention).
+GMPNN_TEST(gmp_direction_inverse_known) {
+  struct Case {
+    std::vector<double> x;
+    int abs_last;
+    std::vector<double> th;
+    double r;
+  };
+  const Case cases[] = {
+      {{1, 0}, 0, {0}, 1},
+      {{-1, 0}, 0, {kPi}, 1},  // degenerate last angle: π, not atan2(0, 0) = 0
+      {{-1, -0.0}, 0, {kPi}, 1},
+      {{-1, 0}, 1, {kPi}, 1},
+      {{0, -2}, 0, {-kPi / 2}, 2},
+      {{0, -2}, 1, {kPi / 2}, 2},
+      {{0, 0}, 0, {0}, 0},
+      {{-0.0, -0.0, -0.0}, 0, {0, 0}, 0},
+      {{3, 4}, 0, {std::atan2(4.0, 3.0)}, 5},
+      {{0, 0, 1}, 0, {kPi / 2, kPi / 2}, 1},
+      {{0, -1, 0}, 0, {kPi / 2, kPi}, 1},
+      {{-2, 0, 0}, 0, {kPi, 0}, 2},
+      {{1, 1, -1}, 0, {std::atan2(std::sqrt(2.0), 1.0), -kPi / 4}, std::sqrt(3.0)},
+      {{1, 1, -1}, 1, {std::atan2(std::sqrt(2.0), 1.0), kPi / 4}, std::sqrt(3.0)},
+  };
+  for (const Case& c : cases) {
+    const int64_t n = (int64_t)c.x.size();
+    std::vector<double> th(n - 1, 99.0);
+    double r = -1;
+    CHECK_OK(gmpnn_cpu_gmp_direction_inverse(GMPNN_F64, th.data(), &r, c.x.data(), 1, n,
+                                             c.abs_last));
+    CHECK_CLOSE("known theta f64", th.data(), c.th.data(), (size_t)(n - 1), 1e-15, 0.0);
+    CHECK_CLOSE("known r f64", &r, &c.r, 1, 1e-15, 0.0);
+    std::vector<float> xf(c.x.begin(), c.x.end()), thf(n - 1, 99.f);
+    float rf = -1;
+    CHECK_OK(gmpnn_cpu_gmp_direction_inverse(GMPNN_F32, thf.data(), &rf, xf.data(), 1, n,
+                                             c.abs_last));
+    CHECK_CLOSE("known theta f32", thf.data(), c.th.data(), (size_t)(n - 1), 3e-7, 0.0);
+    CHECK_CLOSE("known r f32", &rf, &c.r, 1, 3e-7, 0.0);
+  }
+}
+
+// ------------------------------------------------------------------ epilogues
+
+template <typename T>
+T ref_act(T z, int act) {
+  return act == GMPNN_ACT_RELU ? (z > T(0) ? z : T(0)) : z;
+}
+
+template <typename T>
+void check_epilogues(int64_t rows, int64_t cols, int act, uint64_t seed, bool do_fd) {
+  Rand rng(seed);
+  const bool f32 = sizeof(T) == 4;
+  const size_t N = (size_t)(rows * cols);
+  std::vector<T> Z0 = rng.vec<T>(N, -2, 2);
+  // Some exact zeros of the pre-activation (after +λ) exercise relu'(0) = 0: set λ_j = -Z0[0, j]
+  // for every 5th column, which makes row 0 of those columns exactly 0.
+  std::vector<T> lambda = rng.vec<T>((size_t)cols, -0.5, 0.5);
+  std::vector<T> r = rng.vec<T>((size_t)cols, -1.5, 1.5);  // r may be negative
+  for (int64_t j = 0; j < cols; j += 5) lambda[j] = -Z0[j];
+  std::vector<T> dY = rng.vec<T>(N);
+
+  // Forward.
+  std::vector<T> Z = Z0, Y(N, T(-9));
+  CHECK_OK(gmpnn_cpu_gmp_epilogue_forward(dtype_of<T>(), Y.data(), Z.data(), lambda.data(),
+                                          r.data(), rows, cols, act));
+  std::vector<T> wantZ(N), wantY(N);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) {
+      const size_t e = (size_t)(i * cols + j);
+      const T z = Z0[e] + lambda[j];
+      wantZ[e] = z;
+      wantY[e] = r[j] * ref_act<T>(z, act);
+    }
+  char what[128];
+  std::snprintf(what, sizeof what, "Z %s %lldx%lld act=%d", f32 ? "f32" : "f64", (long long)rows,
+                (long long)cols, act);
+  CHECK_CLOSE(what, Z.data(), wantZ.data(), N, 0.0, 0.0);
+  std::snprintf(what, sizeof what, "Y %s %lldx%lld act=%d", f32 ? "f32" : "f64", (long long)rows,
+                (long long)cols, act);
+  CHECK_CLOSE(what, Y.data(), wantY.data(), N, 0.0, 0.0);
+
+  // Backward against the per-element loop with double column sums.
+  std::vector<T> dZ(N, T(-9)), dl((size_t)cols, T(-9)), dr((size_t)cols, T(-9));
+  CHECK_OK(gmpnn_cpu_gmp_epilogue_backward(dtype_of<T>(), dZ.data(), dl.data(), dr.data(),
+                                           dY.data(), Z.data(), r.data(), rows, cols, act));
+  std::vector<double> wantdZ(N), wantdl((size_t)cols, 0.0), wantdr((size_t)cols, 0.0);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) {
+      const size_t e = (size_t)(i * cols + j);
+      const double z = (double)Z[e];
+      const double mask = act == GMPNN_ACT_RELU ? (z > 0 ? 1.0 : 0.0) : 1.0;
+      wantdZ[e] = (double)dY[e] * mask * (double)r[j];
+      wantdl[j] += wantdZ[e];
+      wantdr[j] += (double)dY[e] * (act == GMPNN_ACT_RELU ? (z > 0 ? z : 0.0) : z);
+    }
+  const double sum_atol = (f32 ? 2e-6 : 1e-12) * std::sqrt((double)rows + 1);
+  std::snprintf(what, sizeof what, "dZ %s %lldx%lld act=%d", f32 ? "f32" : "f64",
+                (long long)rows, (long long)cols, act);
+  CHECK_CLOSE(what, dZ.data(), wantdZ.data(), N, 0.0, f32 ? 1e-7 : 1e-16);
+  std::snprintf(what, sizeof what, "dlambda %s %lldx%lld act=%d", f32 ? "f32" : "f64",
+                (long long)rows, (long long)cols, act);
+  CHECK_CLOSE(what, dl.data(), wantdl.data(), (size_t)cols, sum_atol, f32 ? 2e-7 : 1e-14);
+  std::snprintf(what, sizeof what, "dr %s %lldx%lld act=%d", f32 ? "f32" : "f64",
+                (long long)rows, (long long)cols, act);
+  CHECK_CLOSE(what, dr.data(), wantdr.data(), (size_t)cols, sum_atol, f32 ? 2e-7 : 1e-14);
+
+  // Optional outputs: NULL dlambda and/or dr leave dZ unchanged and the other sum intact.
+  {
+    std::vector<T> dZ2(N), dr2((size_t)cols), dl3((size_t)cols);
+    CHECK_OK(gmpnn_cpu_gmp_epilogue_backward(dtype_of<T>(), dZ2.data(), nullptr, dr2.data(),
+                                             dY.data(), Z.data(), r.data(), rows, cols, act));
+    CHECK(std::memcmp(dZ2.data(), dZ.data(), N * sizeof(T)) == 0);
+    CHECK(std::memcmp(dr2.data(), dr.data(), (size_t)cols * sizeof(T)) == 0);
+    CHECK_OK(gmpnn_cpu_gmp_epilogue_backward(dtype_of<T>(), dZ2.data(), dl3.data(), nullptr,
+                                             dY.data(), Z.data(), r.data(), rows, cols, act));
+    CHECK(std::memcmp(dl3.data(), dl.data(), (size_t)cols * sizeof(T)) == 0);
+    std::fill(dZ2.begin(), dZ2.end(), T(5));
+    CHECK_OK(gmpnn_cpu_gmp_epilogue_backward(dtype_of<T>(), dZ2.data(), nullptr, nullptr,
+                                             dY.data(), Z.data(), r.data(), rows, cols, act));
+    CHECK(std::memcmp(dZ2.data(), dZ.data(), N * sizeof(T)) == 0);
+  }
+
+  if (!do_fd) return;
+  // Float64 central differences of L = Σ dY ⊙ Y, Y = r ⊙ act(Z0 + λ), w.r.t. λ, r and the
+  // pre-activation Z (the test's own loop). For ReLU, skip columns/elements whose z lies within
+  // h of the kink (the difference quotient is meaningless there; the kernel's value is checked
+  // against the loop above).
+  const double h = 1e-6;
+  std::vector<double> z0d(N), dYd(dY.begin(), dY.end()), ld(lambda.begin(), lambda.end()),
+      rd(r.begin(), r.end());
+  for (size_t e = 0; e < N; ++e) z0d[e] = (double)Z0[e];
+  auto L = [&](const std::vector<double>& lam, const std::vector<double>& rr, int64_t pe,
+               double dz) {
+    double s = 0;
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) {
+        const size_t e = (size_t)(i * cols + j);
+        double z = z0d[e] + lam[j] + ((int64_t)e == pe ? dz : 0.0);
+        s += dYd[e] * rr[j] * (act == GMPNN_ACT_RELU ? (z > 0 ? z : 0.0) : z);
+      }
+    return s;
+  };
+  std::vector<double> fdl, fdr, gotl, gotr;
+  for (int64_t j = 0; j < cols; ++j) {
+    bool near_kink = false;
+    for (int64_t i = 0; i < rows && act == GMPNN_ACT_RELU; ++i)
+      if (std::fabs(z0d[(size_t)(i * cols + j)] + ld[j]) <= 2 * h) near_kink = true;
+    if (!near_kink) {
+      std::vector<double> lp = ld, lm = ld;
+      lp[j] += h;
+      lm[j] -= h;
+      fdl.push_back((L(lp, rd, -1, 0) - L(lm, rd, -1, 0)) / (2 * h));
+      gotl.push_back((double)dl[j]);
+    }
+    std::vector<double> rp = rd, rm = rd;
+    rp[j] += h;
+    rm[j] -= h;
+    fdr.push_back((L(ld, rp, -1, 0) - L(ld, rm, -1, 0)) / (2 * h));
+    gotr.push_back((double)dr[j]);
+  }
+  // The forward rounds z0+λ to T; the FD uses exact doubles, so f32 allows for that rounding.
+  const double fatol = f32 ? 1e-5 * (rows + 1) : 1e-7 * std::sqrt((double)rows + 1);
+  CHECK(!gotr.empty());
+  CHECK_CLOSE("dlambda vs fd", gotl.data(), fdl.data(), gotl.size(), fatol, 1e-6);
+  CHECK_CLOSE("dr vs fd", gotr.data(), fdr.data(), gotr.size(), fatol, 1e-6);
+  std::vector<double> fdz, gotz;
+  for (size_t e = 0; e < N && e < 400; ++e) {
+    const int64_t j = (int64_t)e % cols;
+    if (act == GMPNN_ACT_RELU && std::fabs(z0d[e] + ld[j]) <= 2 * h) continue;
+    fdz.push_back((L(ld, rd, (int64_t)e, h) - L(ld, rd, (int64_t)e, -h)) / (2 * h));
+    gotz.push_back((double)dZ[e]);
+  }
+  CHECK_CLOSE("dZ vs fd", gotz.data(), fdz.data(), gotz.size(), f32 ? 1e-5 : 1e-8, 1e-6);
+}
+
+GMPNN_TEST(gmp_epilogue_small) {
+  struct S {
+    int64_t rows, cols;
+  };
+  const S shapes[] = {{1, 1}, {1, 37}, {37, 1}, {3, 5}, {17, 13}, {100, 10}};
+  uint64_t seed = 900;
+  for (const S& s : shapes)
+    for (int act = 0; act < 2; ++act) {
+      check_epilogues<double>(s.rows, s.cols, act, seed++, true);
+      check_epilogues<float>(s.rows, s.cols, act, seed++, true);
+    }
+}
+
+GMPNN_TEST(gmp_epilogue_sizes) {
+  // The MLP size, awkward sizes, column chunks (cols > 1024), and threaded row-block tilings.
+  struct S {
+    int64_t rows, cols;
+  };
+  const S shapes[] = {{1024, 100}, {257, 131}, {3, 2053}, {1, 40009}, {40009, 1},
+                      {4099, 129}, {65537, 128}};
+  uint64_t seed = 1900;
+  for (const S& s : shapes)
+    for (int act = 0; act < 2; ++act) {
+      check_epilogues<double>(s.rows, s.cols, act, seed++, false);
+      check_epilogues<float>(s.rows, s.cols, act, seed++, false);
+    }
+}
+
+// Column sums use a shape-only tiling, so results must not depend on the thread count.
+GMPNN_TEST(gmp_epilogue_thread_invariant) {
+  const int64_t rows = 20011, cols = 96;
+  Rand rng(4242);
+  std::vector<float> Z = rng.vec<float>((size_t)(rows * cols), -1, 1), dY =
+      rng.vec<float>((size_t)(rows * cols)), r = rng.vec<float>((size_t)cols);
+  std::vector<float> dZ1(Z.size()), dZ2(Z.size()), dl1(cols), dl2(cols), dr1(cols), dr2(cols);
+  const int saved = gmpnn_cpu_num_threads();
+  gmpnn_cpu_set_num_threads(1);
+  CHECK_OK(gmpnn_cpu_gmp_epilogue_backward(GMPNN_F32, dZ1.data(), dl1.data(), dr1.data(),
+                                           dY.data(), Z.data(), r.data(), rows, cols, 1));
+  gmpnn_cpu_set_num_threads(saved > 1 ? saved : 4);
+  CHECK_OK(gmpnn_cpu_gmp_epilogue_backward(GMPNN_F32, dZ2.data(), dl2.data(), dr2.data(),
+                                           dY.data(), Z.data(), r.data(), rows, cols, 1));
+  gmpnn_cpu_set_num_threads(saved);
+  CHECK(std::memcmp(dZ1.data(), dZ2.data(), dZ1.size() * 4) == 0);
+  CHECK(std::memcmp(dl1.data(), dl2.data(), (size_t)cols * 4) == 0);
+  CHECK(std::memcmp(dr1.data(), dr2.data(), (size_t)cols * 4) == 0);
+}
+
+GMPNN_TEST(gmp_epilogue_empty) {
+  // rows = 0: empty column sums are zero; cols = 0 or rows = 0 forward is a no-op.
+  double dl[3] = {7, 7, 7}, dr[3] = {7, 7, 7}, zeros[3] = {0, 0, 0};
+  CHECK_OK(gmpnn_cpu_gmp_epilogue_backward(GMPNN_F64, nullptr, dl, dr, nullptr, nullptr, nullptr,
+                                           0, 3, 1));
+  CHECK_CLOSE("dlambda rows=0", dl, zeros, 3, 0.0, 0.0);
+  CHECK_CLOSE("dr rows=0", dr, zeros, 3, 0.0, 0.0);
+  CHECK_OK(gmpnn_cpu_gmp_epilogue_forward(GMPNN_F32, nullptr, nullptr, nullptr, nullptr, 0, 3, 1));
+  CHECK_OK(gmpnn_cpu_gmp_epilogue_forward(GMPNN_F32, nullptr, nullptr, nullptr, nullptr, 4, 0, 0));
+}
+
+// ------------------------------------------------------------------ argument checks
+
+bool names_kernel(const char* k) { return std::strstr(gmpnn_last_error(), k) != nullptr; }
+
+GMPNN_TEST(gmp_argument_errors) {
+  float a[64] = {0}, b[64] = {0}, c[64] = {0}, d[64] = {0}, e[64] = {0}, f[64] = {0};
+  const char* fw = "gmp_direction_forward";
+  const char* bw = "gmp_direction_backward";
+  const char* inv = "gmp_direction_inverse";
+  const char* ef = "gmp_epilogue_forward";
+  const char* eb = "gmp_epilogue_backward";
+  // direction: n < 2, m < 0, NULL pointers, bad dtype
+  CHECK(gmpnn_cpu_gmp_direction_forward(GMPNN_F32, a, b, 2, 1) == GMPNN_E_ARG && names_kernel(fw));
+  CHECK(gmpnn_cpu_gmp_direction_forward(GMPNN_F32, a, b, 2, 0) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_direction_forward(GMPNN_F32, a, b, -1, 3) == GMPNN_E_ARG && names_kernel(fw));
+  CHECK(gmpnn_cpu_gmp_direction_forward(GMPNN_F32, nullptr, b, 2, 3) == GMPNN_E_ARG &&
+        names_kernel(fw));
+  CHECK(gmpnn_cpu_gmp_direction_forward(GMPNN_F32, a, nullptr, 2, 3) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_direction_forward((gmpnn_dtype)7, a, b, 2, 3) == GMPNN_E_DTYPE &&
+        names_kernel(fw));
+  CHECK(gmpnn_cpu_gmp_direction_backward(GMPNN_F64, a, b, c, 2, 1) == GMPNN_E_ARG &&
+        names_kernel(bw));
+  CHECK(gmpnn_cpu_gmp_direction_backward(GMPNN_F64, a, b, c, -3, 4) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_direction_backward(GMPNN_F64, nullptr, b, c, 2, 3) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_direction_backward(GMPNN_F64, a, nullptr, c, 2, 3) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_direction_backward(GMPNN_F64, a, b, nullptr, 2, 3) == GMPNN_E_ARG &&
+        names_kernel(bw));
+  CHECK(gmpnn_cpu_gmp_direction_inverse(GMPNN_F32, a, b, c, 2, 1, 0) == GMPNN_E_ARG &&
+        names_kernel(inv));
+  CHECK(gmpnn_cpu_gmp_direction_inverse(GMPNN_F32, a, b, c, -1, 3, 0) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_direction_inverse(GMPNN_F32, nullptr, b, c, 2, 3, 0) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_direction_inverse(GMPNN_F32, a, nullptr, c, 2, 3, 0) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_direction_inverse(GMPNN_F32, a, b, nullptr, 2, 3, 1) == GMPNN_E_ARG &&
+        names_kernel(inv));
+  // epilogues: negative sizes, bad act, NULL pointers, bad dtype
+  CHECK(gmpnn_cpu_gmp_epilogue_forward(GMPNN_F32, a, b, c, d, -1, 3, 1) == GMPNN_E_ARG &&
+        names_kernel(ef));
+  CHECK(gmpnn_cpu_gmp_epilogue_forward(GMPNN_F32, a, b, c, d, 3, -1, 1) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_epilogue_forward(GMPNN_F32, a, b, c, d, 3, 3, 2) == GMPNN_E_ARG &&
+        names_kernel(ef));
+  CHECK(gmpnn_cpu_gmp_epilogue_forward(GMPNN_F32, a, b, c, d, 3, 3, -1) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_epilogue_forward(GMPNN_F32, nullptr, b, c, d, 3, 3, 1) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_epilogue_forward(GMPNN_F32, a, nullptr, c, d, 3, 3, 1) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_epilogue_forward(GMPNN_F32, a, b, nullptr, d, 3, 3, 1) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_epilogue_forward(GMPNN_F32, a, b, c, nullptr, 3, 3, 1) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_epilogue_forward((gmpnn_dtype)2, a, b, c, d, 3, 3, 1) == GMPNN_E_DTYPE);
+  CHECK(gmpnn_cpu_gmp_epilogue_backward(GMPNN_F64, a, b, c, d, e, f, 2, -2, 0) == GMPNN_E_ARG &&
+        names_kernel(eb));
+  CHECK(gmpnn_cpu_gmp_epilogue_backward(GMPNN_F64, a, b, c, d, e, f, 2, 2, 5) == GMPNN_E_ARG &&
+        names_kernel(eb));
+  CHECK(gmpnn_cpu_gmp_epilogue_backward(GMPNN_F64, nullptr, b, c, d, e, f, 2, 2, 0) ==
+        GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_epilogue_backward(GMPNN_F64, a, b, c, nullptr, e, f, 2, 2, 0) ==
+        GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_epilogue_backward(GMPNN_F64, a, b, c, d, nullptr, f, 2, 2, 0) ==
+        GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_epilogue_backward(GMPNN_F64, a, b, c, d, e, nullptr, 2, 2, 0) ==
+        GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_epilogue_backward((gmpnn_dtype)9, a, b, c, d, e, f, 2, 2, 0) ==
+        GMPNN_E_DTYPE && names_kernel(eb));
+  // Nothing was written by the failing calls.
+  for (int i = 0; i < 64; ++i) CHECK(a[i] == 0 && b[i] == 0 && c[i] == 0);
+}
+
+}  // namespace
