@@ -27,3 +27,8 @@ export function setNumThreads(n: number): void {
 export function synchronize(): void {
   native.synchronize();
 }
+
+export * as nn from './nn';
+export * as optim from './optim';
+export * as geometry from './geometry';
+export * as models from './models';

@@ -13,6 +13,7 @@ export * from './elementwise';
 export { sum, mean, max, min, argmax, sumToShape } from './reduction';
 export * from './layout';
 export { matmul, linear } from './linalg';
+export { gmpDirection, gmpLinear, gmpFromCartesian, Activation } from './gmp';
 export * from './loss';
 
 setAutogradKernels({ accumulate: elementwise.addInPlace, clone: creation.clone, onesLike: creation.onesLike });

@@ -1,0 +1,1 @@
+export { mlp, MlpOptions, MlpVariant } from './mlp';

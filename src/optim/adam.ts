@@ -1,0 +1,65 @@
+/** Adam and AdamW (torch.optim semantics; AdamW decouples the weight decay). */
+import { callNative } from '../errors';
+import { native } from '../native';
+import { Tensor } from '../tensor';
+import { Optimizer, checkHyper } from './optimizer';
+
+export interface AdamOptions {
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+}
+
+export class Adam extends Optimizer {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  protected readonly decoupled: boolean = false;
+  private steps = new Map<Tensor, number>();
+
+  constructor(params: Tensor[], options: AdamOptions = {}, name = 'Adam', defaultDecay = 0) {
+    super(params, options.lr ?? 1e-3, name);
+    const [b1, b2] = options.betas ?? [0.9, 0.999];
+    this.beta1 = checkHyper(name, 'beta1', b1, 0, 0.999999);
+    this.beta2 = checkHyper(name, 'beta2', b2, 0, 0.999999);
+    this.eps = checkHyper(name, 'eps', options.eps ?? 1e-8, 0);
+    this.weightDecay = checkHyper(name, 'weightDecay', options.weightDecay ?? defaultDecay, 0);
+  }
+
+  protected update(p: Tensor, grad: Tensor): void {
+    checkHyper('Adam', 'lr', this.lr, 0);
+    const m = this.slot(p, 'm');
+    const v = this.slot(p, 'v');
+    const step = (this.steps.get(p) ?? 0) + 1;
+    this.steps.set(p, step);
+    callNative(() =>
+      native.adamStep(p.buffer('Adam'), m.buffer(), v.buffer(), grad.buffer('Adam'), this.lr, this.beta1, this.beta2, this.eps, this.weightDecay, this.decoupled, step),
+    );
+  }
+
+  protected hyper(): Record<string, number | boolean> {
+    const perParam: Record<string, number> = {};
+    this.params.forEach((p, i) => (perParam[`step${i}`] = this.steps.get(p) ?? 0));
+    return { lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, ...perParam };
+  }
+  protected setHyper(h: Record<string, number | boolean>): void {
+    this.lr = h.lr as number;
+    this.beta1 = h.beta1 as number;
+    this.beta2 = h.beta2 as number;
+    this.eps = h.eps as number;
+    this.weightDecay = h.weightDecay as number;
+    this.params.forEach((p, i) => {
+      const s = h[`step${i}`];
+      if (typeof s === 'number' && s > 0) this.steps.set(p, s);
+    });
+  }
+}
+
+export class AdamW extends Adam {
+  protected override readonly decoupled: boolean = true;
+  constructor(params: Tensor[], options: AdamOptions = {}) {
+    super(params, options, 'AdamW', 0.01);
+  }
+}
