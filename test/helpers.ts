@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import * as g from '../src';
 import { Tensor } from '../src';
+import { native } from '../src/native';
 
 /** Fresh float64 leaf with uniform values in [lo, hi). */
 export function randLeaf(shape: number[], lo = -1, hi = 1, seed?: number): Tensor {
@@ -87,4 +88,34 @@ export function devices(): { device: g.Device; skip: string | null }[] {
     { device: 'cpu', skip: null },
     { device: 'cuda', skip: b.cuda.available ? null : `CUDA unavailable: ${b.cuda.reason}` },
   ];
+}
+
+/**
+ * Gradient check for module parameters: compares p.grad from one backward of lossFn() with float64
+ * central differences obtained by perturbing each parameter element in place.
+ */
+export function gradcheckParams(lossFn: () => Tensor, params: Tensor[], opts: { eps?: number; atol?: number; rtol?: number } = {}): void {
+  const eps = opts.eps ?? 1e-6;
+  const atol = opts.atol ?? 1e-7;
+  const rtol = opts.rtol ?? 1e-5;
+  for (const p of params) if (p.grad) { p.grad.dispose(); p.grad = null; }
+  g.tidy(() => lossFn().backward());
+  const evalAt = (): number => g.tidy(() => g.noGrad(() => lossFn().item()));
+  for (const [k, p] of params.entries()) {
+    const analytic = p.grad ? p.grad.dataSync() : new Float64Array(p.size);
+    const base = Float64Array.from(p.dataSync());
+    for (let i = 0; i < base.length; i++) {
+      const v = Float64Array.from(base);
+      v[i] = base[i] + eps;
+      native.upload(p.buffer(), v);
+      const plus = evalAt();
+      v[i] = base[i] - eps;
+      native.upload(p.buffer(), v);
+      const minus = evalAt();
+      native.upload(p.buffer(), base);
+      const numeric = (plus - minus) / (2 * eps);
+      if (Math.abs(analytic[i] - numeric) > atol + rtol * Math.abs(numeric))
+        throw new Error(`gradcheckParams: parameter ${k} [${p.shape.join(', ')}] element ${i}: analytic ${analytic[i]} vs numeric ${numeric}`);
+    }
+  }
 }

@@ -10,6 +10,7 @@ import { GmpnnError, callNative } from '../errors';
 import { native } from '../native';
 import { DType, Device, Tensor, empty, tidy } from '../tensor';
 import { Module } from './module';
+import { noGrad } from '../autograd';
 import { glorotUniform } from './init';
 import { zeros } from '../ops/creation';
 import { div, mul, relu, sqrt } from '../ops/elementwise';
@@ -68,7 +69,7 @@ export class Linear extends Module {
     } else if (this.parameterization === 'wn') {
       this.v = this.registerParameter('v', w);
       // g = ‖v‖ per unit, so the initial effective weight is v itself.
-      const norms = tidy(() => sqrt(sum(mul(w, w), 1, true)));
+      const norms = noGrad(() => tidy(() => sqrt(sum(mul(w, w), 1, true))));
       this.g = this.registerParameter('g', norms);
       this.bias = this.registerParameter('bias', useBias ? zeros([outFeatures], { dtype, device }) : null);
     } else {

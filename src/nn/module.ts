@@ -9,6 +9,7 @@ import { fmt } from '../ops/util';
 
 export function parameter(t: Tensor): Tensor {
   keep(t);
+  t.gradFn = null; // a parameter is always a leaf
   t.requiresGrad = true;
   return t;
 }
