@@ -140,3 +140,20 @@ export function detach(x: Tensor): Tensor {
   assertTensor(x, 'detach');
   return Tensor.view(x, x.shape);
 }
+
+/** Copies value's elements into target in place (same shape and dtype; any devices). Not
+ * recorded in the graph: use it for parameters and state, like tfjs's Variable.assign. */
+export function assign(target: Tensor, value: Tensor | number[] | TypedArray): void {
+  assertTensor(target, 'assign', 'target');
+  if (value instanceof Tensor) {
+    assertTensor(value, 'assign', 'value');
+    if (value.shape.join() !== target.shape.join() || value.dtype !== target.dtype)
+      throw new GmpnnError('E_SHAPE', `assign: value ${value.dtype} ${fmt(value.shape)} does not match target ${target.dtype} ${fmt(target.shape)}`);
+    callNative(() => native.copy(target.buffer('assign'), value.buffer('assign')));
+    return;
+  }
+  if (value.length !== target.size)
+    throw new GmpnnError('E_SHAPE', `assign: ${value.length} values for target ${fmt(target.shape)}`);
+  const host = target.dtype === 'float64' ? Float64Array.from(value) : Float32Array.from(value);
+  callNative(() => native.upload(target.buffer('assign'), host));
+}

@@ -1,0 +1,126 @@
+import { expect } from 'chai';
+import * as g from '../../src';
+import { expectClose } from '../helpers';
+
+const f64 = { dtype: 'float64' } as const;
+
+/** Runs `steps` updates with the given per-step gradients and returns the parameter trajectory. */
+function run(opt: g.optim.Optimizer, p: g.Tensor, grads: number[][]): number[][] {
+  const traj: number[][] = [];
+  for (const gr of grads) {
+    p.grad?.dispose();
+    p.grad = g.keep(g.tensor(gr, [gr.length], f64));
+    opt.step();
+    traj.push(Array.from(p.dataSync()));
+  }
+  return traj;
+}
+
+const grads = [[0.5, -1, 2], [0.1, 0.3, -0.2], [-1, 0.4, 0.05], [0.2, 0.2, 0.2]];
+
+describe('optim: updates match the torch.optim formulas', () => {
+  it('SGD plain, with weight decay', () => {
+    const p = g.tensor([1, 2, 3], [3], { ...f64, requiresGrad: true });
+    const traj = run(new g.optim.SGD([p], { lr: 0.1, weightDecay: 0.01 }), p, grads);
+    let x = [1, 2, 3];
+    grads.forEach((gr, t) => {
+      x = x.map((xi, i) => xi - 0.1 * (gr[i] + 0.01 * xi));
+      expectClose(traj[t], x, 1e-14, 1e-14, `step ${t}`);
+    });
+  });
+  for (const nesterov of [false, true]) {
+    it(`SGD momentum 0.9${nesterov ? ' Nesterov' : ', dampening 0.1'}`, () => {
+      const p = g.tensor([1, 2, 3], [3], { ...f64, requiresGrad: true });
+      const damp = nesterov ? 0 : 0.1;
+      const traj = run(new g.optim.SGD([p], { lr: 0.05, momentum: 0.9, dampening: damp, nesterov }), p, grads);
+      let x = [1, 2, 3];
+      let buf: number[] | null = null;
+      grads.forEach((gr, t) => {
+        buf = buf === null ? [...gr] : buf.map((b, i) => 0.9 * b + (1 - damp) * gr[i]);
+        const d = nesterov ? gr.map((gi, i) => gi + 0.9 * buf![i]) : buf;
+        x = x.map((xi, i) => xi - 0.05 * d[i]);
+        expectClose(traj[t], x, 1e-14, 1e-13, `step ${t}`);
+      });
+    });
+  }
+  for (const decoupled of [false, true]) {
+    it(decoupled ? 'AdamW' : 'Adam with L2 weight decay', () => {
+      const p = g.tensor([1, 2, 3], [3], { ...f64, requiresGrad: true });
+      const opt = decoupled ? new g.optim.AdamW([p], { lr: 0.01, weightDecay: 0.1 }) : new g.optim.Adam([p], { lr: 0.01, weightDecay: 0.1 });
+      const traj = run(opt, p, grads);
+      let x = [1, 2, 3];
+      let m = [0, 0, 0], v = [0, 0, 0];
+      grads.forEach((gr0, t) => {
+        const step = t + 1;
+        if (decoupled) x = x.map((xi) => xi * (1 - 0.01 * 0.1));
+        const gr = decoupled ? gr0 : gr0.map((gi, i) => gi + 0.1 * x[i]);
+        m = m.map((mi, i) => 0.9 * mi + 0.1 * gr[i]);
+        v = v.map((vi, i) => 0.999 * vi + 0.001 * gr[i] * gr[i]);
+        x = x.map((xi, i) => xi - 0.01 * (m[i] / (1 - 0.9 ** step)) / (Math.sqrt(v[i] / (1 - 0.999 ** step)) + 1e-8));
+        expectClose(traj[t], x, 1e-13, 1e-12, `step ${t}`);
+      });
+    });
+  }
+  it('float32 Adam agrees with float64 to float32 precision', () => {
+    const p32 = g.tensor([1, 2, 3], [3], { requiresGrad: true });
+    const p64 = g.tensor([1, 2, 3], [3], { ...f64, requiresGrad: true });
+    const o32 = new g.optim.Adam([p32], { lr: 0.1 });
+    const o64 = new g.optim.Adam([p64], { lr: 0.1 });
+    for (const gr of grads) {
+      p32.grad?.dispose(); p64.grad?.dispose();
+      p32.grad = g.keep(g.tensor(gr, [3]));
+      p64.grad = g.keep(g.tensor(gr, [3], f64));
+      o32.step(); o64.step();
+    }
+    expectClose(p32.dataSync(), p64.dataSync(), 1e-6, 1e-6);
+  });
+  it('state dict round trip continues the same trajectory', () => {
+    const mk = () => g.tensor([1, 2, 3], [3], { ...f64, requiresGrad: true });
+    const pa = mk(), pb = mk();
+    const a = new g.optim.Adam([pa], { lr: 0.01 });
+    run(a, pa, grads.slice(0, 2));
+    const b = new g.optim.Adam([pb], { lr: 0.5 });
+    g.assign(pb, pa);
+    const sd = a.stateDict();
+    b.loadStateDict({ ...sd, slots: Object.fromEntries(Object.entries(sd.slots).map(([k, t]) => [k, g.clone(t)])) });
+    const ta = run(a, pa, grads.slice(2));
+    const tb = run(b, pb, grads.slice(2));
+    expect(tb).to.deep.equal(ta);
+  });
+});
+
+describe('optim: schedules and early stopping', () => {
+  it('ReduceLROnPlateau cuts the LR after `patience` epochs without improvement', () => {
+    const p = g.zeros([1], { requiresGrad: true });
+    const opt = new g.optim.SGD([p], { lr: 1 });
+    const s = new g.optim.ReduceLROnPlateau(opt, { patience: 2, factor: 0.1 });
+    const lrs = [5, 4, 4, 4, 3, 3, 3, 3].map((v) => (s.step(v), opt.lr));
+    expectClose(lrs, [1, 1, 1, 0.1, 0.1, 0.1, 0.01, 0.01], 1e-15, 1e-12);
+  });
+  it('EarlyStopping stops after patience and restores the best weights', () => {
+    const w = g.tensor([0], [1], f64);
+    const es = new g.optim.EarlyStopping({ mode: 'max', patience: 2 });
+    const accs = [0.5, 0.7, 0.6, 0.65];
+    const stops = accs.map((a, epoch) => {
+      g.assign(w, [epoch]);
+      return es.step(a, epoch, [w]);
+    });
+    expect(stops).to.deep.equal([false, false, false, true]);
+    expect(es.bestEpoch).to.equal(1);
+    expect(es.restoreBest()).to.equal(true);
+    expect(w.item()).to.equal(1);
+    es.dispose();
+  });
+  it('cosine and step schedules', () => {
+    const opt = new g.optim.SGD([g.zeros([1], { requiresGrad: true })], { lr: 1 });
+    const c = new g.optim.CosineAnnealingLR(opt, 10);
+    c.step(5);
+    expect(opt.lr).to.be.closeTo(0.5, 1e-12);
+    c.step(10);
+    expect(opt.lr).to.be.closeTo(0, 1e-12);
+    const opt2 = new g.optim.SGD([g.zeros([1], { requiresGrad: true })], { lr: 1 });
+    const st = new g.optim.StepLR(opt2, 3, 0.5);
+    st.step(7);
+    expect(opt2.lr).to.equal(0.25);
+  });
+});
