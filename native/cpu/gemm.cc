@@ -1,0 +1,562 @@
+// CPU GEMM (gmpnn/gemm.h): row-major C[M,N] = alpha·op(A)[M,K]·op(B)[K,N] + beta·C, float32 and
+// float64, plus the triple-loop reference the tests compare with.
+//
+// Scheme (GotoBLAS / BLIS): the five loops around a register-tile microkernel.
+//
+//   for jc in N step NC            B block  [KC x NC] packed once, shared by all threads (L3)
+//     for pc in K step KC
+//       pack B[pc:pc+KC, jc:jc+NC] into NR-wide micro-panels    (threads split the panels)
+//       barrier
+//       for ic in this thread's rows step MC                     A block [MC x KC] (L2)
+//         pack A[ic:ic+MC, pc:pc+KC] into MR-tall micro-panels  (private to the thread)
+//         for jr in this thread's NR panels                      B micro-panel [KC x NR] (L1)
+//           for ir in MC step MR
+//             microkernel: MR x NR tile of C += A micro-panel · B micro-panel
+//       barrier                                                  (B buffer is reused next)
+//
+// Packing copies op(A) / op(B) into contiguous, 64-byte aligned, zero-padded panels, so the
+// microkernel never sees transposes, leading dimensions or edges; only its store of a partial
+// tile is special. Exception: when a thread's share of N is only one or two NR panels (the
+// skinny MLP shapes, e.g. dY·W with N = 13), an A panel would be used once or twice, so packing
+// it would cost as much as the multiply: the microkernel then broadcasts from A in place.
+// alpha is applied when the tile is stored; beta only on the first KC block (later blocks
+// accumulate with beta = 1), and beta == 0 never reads C.
+//
+// Threads split C into a tm x tn grid (tm·tn = threads): rows when M has enough MR tiles, else
+// columns (the skinny MLP shapes). Small problems stay on the calling thread: waking the OpenMP
+// team costs more than a 1024x100x13 layer takes.
+//
+// Microkernels (run-time dispatch, see select_isa):
+//   isa     tile (MR x NR)         MC / KC / NC
+//   avx512  f32 12x32, f64 12x16   144/192/4096, 96/192/2048  (gemm_avx512.cc, -mavx512f)
+//   avx2    f32  6x16, f64  6x8     96/384/4080, 96/256/2048  (this file, -march=x86-64-v3:
+//                                   12 ymm accumulators + 2 B vectors + 1 broadcast of A)
+//   scalar  f32/f64 4x8            128/256/2048, 96/256/2048  (plain C++, portable fallback)
+// AVX2 blocking was tuned on the 2-core AMD EPYC (Zen 4, AVX-512 masked by the hypervisor) of
+// the dev machine; the AVX-512 numbers follow the same cache budget but are untuned here.
+// The vector kernels are written with GCC vector extensions: `acc += a * b` on vectors becomes a
+// broadcast FMA (fp-contract=fast is GCC's default in GNU C++ mode, which CMake selects; with
+// strict -std=c++17 the code stays correct but loses the fusion), and the same template is used
+// for every width. GMPNN_GEMM_ISA=avx2|scalar forces a lower path.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "cpu_util.h"
+#include "gmpnn/gemm.h"
+
+// ---------------------------------------------------------------- AVX-512 kernels (other TU)
+namespace gmpnn_cpu {
+namespace gemm_avx512 {
+// Defined in gemm_avx512.cc; same contract as UkrFn below. Index = A mode (packed, rows, cols).
+extern void (*const ukr_f32[3])(int64_t kc, const float* A, int64_t lda, const float* B, float* C,
+                                int64_t ldc, float alpha, float beta, int m, int n);
+extern void (*const ukr_f64[3])(int64_t kc, const double* A, int64_t lda, const double* B,
+                                double* C, int64_t ldc, double alpha, double beta, int m, int n);
+constexpr int kMrF32 = 12, kNrF32 = 32, kMrF64 = 12, kNrF64 = 16;
+}  // namespace gemm_avx512
+}  // namespace gmpnn_cpu
+
+namespace {
+using gmpnn_cpu::FtzScope;
+
+// ---------------------------------------------------------------- microkernels
+// Contract: B is a kc x NR micro-panel (NR values per k), 64-byte aligned and zero-padded. A is
+// MR x kc, either packed (AM = kAPacked: MR values per k, aligned, zero-padded) or read in place
+// from op(A) (kARows: A[i*lda + k], A stored [M,K]; kACols: A[k*lda + i], stored [K,M]); in place
+// it must have all MR rows. Writes the top-left m x n corner (m <= MR, n <= NR) of
+// C = alpha·(A·B) + beta·C; beta == 0 does not read C.
+enum AMode { kAPacked = 0, kARows = 1, kACols = 2 };
+template <typename T>
+using UkrFn = void (*)(int64_t kc, const T* A, int64_t lda, const T* B, T* C, int64_t ldc, T alpha,
+                       T beta, int m, int n);
+
+template <typename T, int W>
+struct Vec {
+  typedef T type __attribute__((vector_size(sizeof(T) * W)));
+};
+
+// Register-tiled microkernel: MR rows x NV vectors of VL lanes. The accumulators are a constant-
+// size array, fully unrolled by the compiler into MR·NV registers.
+template <typename T, int MR, int NV, int VL, int AM>
+void ukr_vec(int64_t kc, const T* __restrict A, int64_t lda, const T* __restrict B, T* C,
+             int64_t ldc, T alpha, T beta, int m, int n) {
+  typedef typename Vec<T, VL>::type V;
+  constexpr int NR = NV * VL;
+  // Warm the cache lines of the C tile while the k loop runs.
+  for (int i = 0; i < MR && i < m; ++i) {
+    __builtin_prefetch(C + i * ldc, 1);
+    __builtin_prefetch(C + i * ldc + NR - 1, 1);
+  }
+  V acc[MR][NV];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NV; ++j) acc[i][j] = V{};
+#pragma GCC unroll 4
+  for (int64_t k = 0; k < kc; ++k) {
+    V b[NV];
+    for (int j = 0; j < NV; ++j) b[j] = *(const V*)(B + j * VL);
+    for (int i = 0; i < MR; ++i) {
+      const T a = AM == kAPacked || AM == kACols ? A[i] : A[i * lda];
+      for (int j = 0; j < NV; ++j) acc[i][j] += a * b[j];
+    }
+    A += AM == kAPacked ? MR : AM == kARows ? 1 : lda;
+    B += NR;
+  }
+  if (m == MR && n == NR) {
+    for (int i = 0; i < MR; ++i) {
+      T* c = C + i * ldc;
+      for (int j = 0; j < NV; ++j) {
+        V r = alpha * acc[i][j];
+        if (beta != T(0)) {
+          V cv;
+          std::memcpy(&cv, c + j * VL, sizeof(V));  // C rows are not aligned
+          r += beta * cv;
+        }
+        std::memcpy(c + j * VL, &r, sizeof(V));
+      }
+    }
+    return;
+  }
+  // Partial tile (edge of C): spill the accumulators and store element by element.
+  alignas(64) T tile[MR * NR];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NV; ++j) *(V*)(tile + i * NR + j * VL) = acc[i][j];
+  for (int i = 0; i < m; ++i) {
+    T* c = C + i * ldc;
+    for (int j = 0; j < n; ++j)
+      c[j] = beta == T(0) ? alpha * tile[i * NR + j] : alpha * tile[i * NR + j] + beta * c[j];
+  }
+}
+
+// Portable fallback: plain loops over a small tile (the compiler may still vectorize them).
+template <typename T, int MR, int NR, int AM>
+void ukr_scalar(int64_t kc, const T* __restrict A, int64_t lda, const T* __restrict B, T* C,
+                int64_t ldc, T alpha, T beta, int m, int n) {
+  T acc[MR][NR] = {};
+  for (int64_t k = 0; k < kc; ++k) {
+    for (int i = 0; i < MR; ++i) {
+      const T a = AM == kAPacked || AM == kACols ? A[i] : A[i * lda];
+      for (int j = 0; j < NR; ++j) acc[i][j] += a * B[j];
+    }
+    A += AM == kAPacked ? MR : AM == kARows ? 1 : lda;
+    B += NR;
+  }
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j)
+      C[i * ldc + j] =
+          beta == T(0) ? alpha * acc[i][j] : alpha * acc[i][j] + beta * C[i * ldc + j];
+}
+
+// ---------------------------------------------------------------- ISA table
+enum Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
+const char* const kIsaName[] = {"scalar", "avx2", "avx512"};
+
+// One microkernel with its blocking. MC is a multiple of MR, NC of NR. KC keeps the B micro-panel
+// (KC·NR) within half of the 32 KiB L1; MC·KC (the A block) sits in L2; KC·NC in L3.
+template <typename T>
+struct Kernel {
+  int mr, nr;
+  UkrFn<T> fn[3];  // indexed by AMode
+  int64_t mc, kc, nc;
+};
+
+#define GMPNN_UKR3(tmpl, ...) \
+  { tmpl<__VA_ARGS__, kAPacked>, tmpl<__VA_ARGS__, kARows>, tmpl<__VA_ARGS__, kACols> }
+
+template <typename T>
+Kernel<T> kernel_for(Isa isa);
+
+template <>
+Kernel<float> kernel_for<float>(Isa isa) {
+  namespace k5 = gmpnn_cpu::gemm_avx512;
+  switch (isa) {
+#if defined(__x86_64__)
+    case kAvx512:
+      return {k5::kMrF32, k5::kNrF32, {k5::ukr_f32[0], k5::ukr_f32[1], k5::ukr_f32[2]}, 144, 192,
+              4096};
+#endif
+    case kAvx2: return {6, 16, GMPNN_UKR3(ukr_vec, float, 6, 2, 8), 96, 384, 4080};
+    default: return {4, 8, GMPNN_UKR3(ukr_scalar, float, 4, 8), 128, 256, 2048};
+  }
+}
+template <>
+Kernel<double> kernel_for<double>(Isa isa) {
+  namespace k5 = gmpnn_cpu::gemm_avx512;
+  switch (isa) {
+#if defined(__x86_64__)
+    case kAvx512:
+      return {k5::kMrF64, k5::kNrF64, {k5::ukr_f64[0], k5::ukr_f64[1], k5::ukr_f64[2]}, 96, 192,
+              2048};
+#endif
+    case kAvx2: return {6, 8, GMPNN_UKR3(ukr_vec, double, 6, 2, 4), 96, 256, 2048};
+    default: return {4, 8, GMPNN_UKR3(ukr_scalar, double, 4, 8), 96, 256, 2048};
+  }
+}
+
+bool cpu_has(Isa isa) {
+#if defined(GMPNN_GEMM_AVX512_LOGIC_CHECK)
+  // Verification build only: gemm_avx512.cc compiled WITHOUT -mavx512f (its vector-extension
+  // code then lowers to AVX2), so the 12x32 / 12x16 kernels can be tested on a CPU lacking
+  // AVX-512. Never defined by CMake.
+  if (isa == kAvx512) return true;
+#endif
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (isa == kAvx512) return __builtin_cpu_supports("avx512f");
+  if (isa == kAvx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+  return isa == kScalar;
+}
+
+// Best path the CPU supports, lowered by GMPNN_GEMM_ISA=avx2|scalar (never raised above it).
+Isa select_isa() {
+  Isa best = cpu_has(kAvx512) ? kAvx512 : cpu_has(kAvx2) ? kAvx2 : kScalar;
+  if (const char* env = std::getenv("GMPNN_GEMM_ISA")) {
+    for (int i = 0; i < 3; ++i)
+      if (std::strcmp(env, kIsaName[i]) == 0 && i < (int)best) best = (Isa)i;
+  }
+  return best;
+}
+
+// Chosen once (static init is thread-safe); the testing hooks below may change it.
+Isa& current_isa() {
+  static Isa isa = select_isa();
+  return isa;
+}
+// Testing override of MC/KC/NC (0 = the kernel's default), to reach every block edge with small
+// matrices.
+int64_t g_block_override[3] = {0, 0, 0};
+
+// ---------------------------------------------------------------- scratch buffers
+// Packed panels live in per-thread buffers that only grow: OpenMP workers persist, so after the
+// first call a GEMM allocates nothing (a fresh multi-MB malloc would page-fault on every call).
+struct Scratch {
+  void* p = nullptr;
+  size_t bytes = 0;
+  ~Scratch() { std::free(p); }
+  void* get(size_t n) {
+    if (n > bytes) {
+      std::free(p);
+      n = (n + 4095) & ~size_t(4095);
+      p = std::aligned_alloc(64, n);
+      bytes = p ? n : 0;
+    }
+    return p;
+  }
+};
+thread_local Scratch t_pack_a, t_pack_b;
+
+// ---------------------------------------------------------------- packing
+// op(A)(i, k) and op(B)(k, j) for the stored layouts.
+template <typename T>
+struct Operand {
+  const T* p;
+  int64_t ld;
+  bool trans;
+};
+
+// A block rows [i0, i0+mc) x cols [k0, k0+kc) -> micro-panels of MR rows, each stored k-major
+// (MR contiguous values per k), rows beyond mc zero-filled.
+template <typename T>
+void pack_a(T* dst, const Operand<T>& a, int64_t i0, int64_t mc, int64_t k0, int64_t kc, int MR) {
+  for (int64_t ip = 0; ip < mc; ip += MR) {
+    const int rows = (int)std::min<int64_t>(MR, mc - ip);
+    if (a.trans) {
+      // Stored [K, M]: the MR values of one k are contiguous.
+      const T* src = a.p + k0 * a.ld + (i0 + ip);
+      for (int64_t k = 0; k < kc; ++k, dst += MR) {
+        const T* s = src + k * a.ld;
+        int i = 0;
+        for (; i < rows; ++i) dst[i] = s[i];
+        for (; i < MR; ++i) dst[i] = T(0);
+      }
+    } else {
+      // Stored [M, K]: walk each of the MR rows along k (unit stride reads, strided writes).
+      for (int i = 0; i < MR; ++i) {
+        T* d = dst + i;
+        if (i < rows) {
+          const T* s = a.p + (i0 + ip + i) * a.ld + k0;
+          for (int64_t k = 0; k < kc; ++k) d[k * MR] = s[k];
+        } else {
+          for (int64_t k = 0; k < kc; ++k) d[k * MR] = T(0);
+        }
+      }
+      dst += kc * MR;
+    }
+  }
+}
+
+// B panels [p0, p1) (of NR columns, counted from column j0) x rows [k0, k0+kc): each panel is
+// stored k-major (NR contiguous values per k), columns beyond n zero-filled.
+template <typename T>
+void pack_b(T* dst, const Operand<T>& b, int64_t j0, int64_t n, int64_t p0, int64_t p1, int64_t k0,
+            int64_t kc, int NR) {
+  for (int64_t p = p0; p < p1; ++p) {
+    T* d = dst + p * kc * NR;
+    const int64_t jp = j0 + p * NR;
+    const int cols = (int)std::min<int64_t>(NR, n - p * NR);
+    if (!b.trans) {
+      // Stored [K, N]: the NR values of one k are contiguous.
+      const T* src = b.p + k0 * b.ld + jp;
+      for (int64_t k = 0; k < kc; ++k, d += NR) {
+        const T* s = src + k * b.ld;
+        if (cols == NR) {
+          std::memcpy(d, s, sizeof(T) * NR);
+        } else {
+          int j = 0;
+          for (; j < cols; ++j) d[j] = s[j];
+          for (; j < NR; ++j) d[j] = T(0);
+        }
+      }
+    } else {
+      // Stored [N, K]: walk each of the NR columns along k.
+      for (int j = 0; j < NR; ++j) {
+        if (j < cols) {
+          const T* s = b.p + (jp + j) * b.ld + k0;
+          for (int64_t k = 0; k < kc; ++k) d[k * NR + j] = s[k];
+        } else {
+          for (int64_t k = 0; k < kc; ++k) d[k * NR + j] = T(0);
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- driver
+template <typename T>
+struct Problem {
+  Operand<T> a, b;
+  T* c;
+  int64_t M, N, K, ldc;
+  T alpha, beta;
+};
+
+// A thread whose share of a B block is at most this many NR panels reads A in place (see below).
+constexpr int64_t kMaxPanelsInPlaceA = 2;
+
+// Work of thread `tid` in a tm x tn grid. Every thread runs the same jc/pc loops so the barriers
+// match; `bpack` is the shared packed B block.
+template <typename T>
+void gemm_thread(const Kernel<T>& kr, const Problem<T>& pb, T* bpack, int tid, int nthreads,
+                 int tm, int tn) {
+  const int MR = kr.mr, NR = kr.nr;
+  const int ti = tid / tn, tj = tid % tn;
+  // This thread's rows: an even share of the MR tiles of M.
+  const int64_t mtiles = (pb.M + MR - 1) / MR;
+  const int64_t m0 = std::min(pb.M, mtiles * ti / tm * MR);
+  const int64_t m1 = std::min(pb.M, mtiles * (ti + 1) / tm * MR);
+  T* apack = nullptr;
+  if (m1 > m0) {
+    apack = (T*)t_pack_a.get(sizeof(T) * kr.mc * kr.kc);
+    if (!apack) std::abort();  // checked by the caller's allocation of the same size class
+  }
+
+  for (int64_t jc = 0; jc < pb.N; jc += kr.nc) {
+    const int64_t nc = std::min(kr.nc, pb.N - jc);
+    const int64_t npanels = (nc + NR - 1) / NR;
+    // This thread's share of the B panels (column split).
+    const int64_t q0 = npanels * tj / tn, q1 = npanels * (tj + 1) / tn;
+    for (int64_t pc = 0; pc < pb.K; pc += kr.kc) {
+      const int64_t kc = std::min(kr.kc, pb.K - pc);
+      // Everyone packs an equal share of the panels; all of them are needed by some thread.
+      pack_b(bpack, pb.b, jc, nc, npanels * tid / nthreads, npanels * (tid + 1) / nthreads, pc,
+             kc, NR);
+      if (nthreads > 1) {
+#pragma omp barrier
+      }
+      const T beta = pc == 0 ? pb.beta : T(1);
+      // Packing A pays for itself only when its panels are reused across several B panels; for
+      // the skinny shapes (few columns per thread) the microkernel broadcasts straight from A,
+      // and only a partial last row tile is packed (it must be zero-padded).
+      const bool in_place = q1 - q0 <= kMaxPanelsInPlaceA;
+      const int amode = !in_place ? kAPacked : pb.a.trans ? kACols : kARows;
+      for (int64_t ic = m0; ic < m1; ic += kr.mc) {
+        const int64_t mc = std::min(kr.mc, m1 - ic);
+        const int64_t full = in_place ? mc / MR * MR : 0;  // rows read in place
+        if (mc > full) pack_a(apack + full * kc, pb.a, ic + full, mc - full, pc, kc, MR);
+        for (int64_t q = q0; q < q1; ++q) {
+          const int n = (int)std::min<int64_t>(NR, nc - q * NR);
+          const T* bp = bpack + q * kc * NR;
+          T* cq = pb.c + ic * pb.ldc + jc + q * NR;
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int m = (int)std::min<int64_t>(MR, mc - ir);
+            if (ir < full) {
+              const T* a = pb.a.trans ? pb.a.p + pc * pb.a.ld + (ic + ir)
+                                      : pb.a.p + (ic + ir) * pb.a.ld + pc;
+              kr.fn[amode](kc, a, pb.a.ld, bp, cq + ir * pb.ldc, pb.ldc, pb.alpha, beta, m, n);
+            } else {
+              kr.fn[kAPacked](kc, apack + ir * kc, 0, bp, cq + ir * pb.ldc, pb.ldc, pb.alpha, beta,
+                              m, n);
+            }
+          }
+        }
+      }
+      if (nthreads > 1) {
+#pragma omp barrier
+      }
+    }
+  }
+}
+
+// C = beta·C (K == 0 or alpha == 0); beta == 0 writes zeros without reading C.
+template <typename T>
+void scale_c(T* C, int64_t M, int64_t N, int64_t ldc, T beta) {
+  if (beta == T(1)) return;
+  for (int64_t i = 0; i < M; ++i) {
+    T* c = C + i * ldc;
+    if (beta == T(0))
+      std::fill(c, c + N, T(0));
+    else
+      for (int64_t j = 0; j < N; ++j) c[j] *= beta;
+  }
+}
+
+// Multiply-adds below which a GEMM stays on the calling thread. One core does a 1024x100x13
+// layer (1.3 M) in ~55 µs and 128³ (2 M) in ~60 µs; on this 2-core machine a second thread did
+// not make either faster (team wake-up, barriers, and the other core often busy), so only
+// clearly larger problems split.
+constexpr int64_t kGemmParallelMacs = int64_t(128) * gmpnn_cpu::kParallelGrain;  // 4 M
+
+template <typename T>
+gmpnn_status gemm_fast(const Problem<T>& pb) {
+  Kernel<T> kr = kernel_for<T>(current_isa());
+  if (g_block_override[0]) kr.mc = std::max<int64_t>(1, g_block_override[0] / kr.mr) * kr.mr;
+  if (g_block_override[1]) kr.kc = g_block_override[1];
+  if (g_block_override[2]) kr.nc = std::max<int64_t>(1, g_block_override[2] / kr.nr) * kr.nr;
+  // Shrink the blocks to the problem so small GEMMs pack (and touch) no more than they need.
+  kr.kc = std::min(kr.kc, pb.K);
+  kr.nc = std::min(kr.nc, (pb.N + kr.nr - 1) / kr.nr * kr.nr);
+  kr.mc = std::min(kr.mc, (pb.M + kr.mr - 1) / kr.mr * kr.mr);
+
+  const int64_t mtiles = (pb.M + kr.mr - 1) / kr.mr;
+  const int64_t ntiles = (std::min(pb.N, kr.nc) + kr.nr - 1) / kr.nr;
+  int nthreads = 1;
+  if (!omp_in_parallel() && pb.M * pb.N * pb.K >= kGemmParallelMacs)
+    nthreads = (int)std::min<int64_t>(omp_get_max_threads(), mtiles * ntiles);
+  // Grid tm x tn: prefer splitting rows (B packed once and shared, A packed once per row); split
+  // columns only when M has too few tiles to share out evenly (the batch-transposed shapes).
+  int tm = nthreads, tn = 1;
+  if (nthreads > 1) {
+    double best = 1e300;
+    for (int cand = nthreads; cand >= 1; --cand) {
+      if (nthreads % cand) continue;
+      const int ctn = nthreads / cand;
+      // Tiles done by the busiest thread, plus a small penalty for repacking A per column group.
+      const double load = (double)((mtiles + cand - 1) / cand) * ((ntiles + ctn - 1) / ctn) *
+                          (1.0 + 0.02 * (ctn - 1));
+      if (load < best) best = load, tm = cand, tn = ctn;
+    }
+  }
+
+  T* bpack = (T*)t_pack_b.get(sizeof(T) * kr.kc * kr.nc);
+  // Probe the A buffer size class on this thread too, so allocation failure is reported here.
+  if (!bpack || !t_pack_a.get(sizeof(T) * kr.mc * kr.kc))
+    return gmpnn_set_error(GMPNN_E_OOM, "gemm: cannot allocate packing buffers");
+
+  if (nthreads == 1) {
+    FtzScope ftz;
+    gemm_thread(kr, pb, bpack, 0, 1, 1, 1);
+  } else {
+#pragma omp parallel num_threads(nthreads)
+    {
+      FtzScope ftz;
+      // The team may be smaller than asked (OMP_THREAD_LIMIT, dynamic teams): re-grid if so.
+      const int nt = omp_get_num_threads();
+      gemm_thread(kr, pb, bpack, omp_get_thread_num(), nt, nt == nthreads ? tm : nt,
+                  nt == nthreads ? tn : 1);
+    }
+  }
+  return GMPNN_OK;
+}
+
+gmpnn_status check_args(const char* op, const void* C, const void* A, const void* B, int trans_a,
+                        int trans_b, int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb,
+                        int64_t ldc) {
+  if (M < 0 || N < 0 || K < 0)
+    return gmpnn_set_error(GMPNN_E_ARG, "%s: negative size M=%lld N=%lld K=%lld", op,
+                           (long long)M, (long long)N, (long long)K);
+  if (M == 0 || N == 0) return GMPNN_OK;
+  const int64_t min_lda = trans_a ? M : K, min_ldb = trans_b ? K : N;
+  if (ldc < N || (K > 0 && (lda < min_lda || ldb < min_ldb)))
+    return gmpnn_set_error(GMPNN_E_ARG,
+                           "%s: leading dimension too small (lda=%lld ldb=%lld ldc=%lld for "
+                           "M=%lld N=%lld K=%lld trans_a=%d trans_b=%d)",
+                           op, (long long)lda, (long long)ldb, (long long)ldc, (long long)M,
+                           (long long)N, (long long)K, trans_a, trans_b);
+  if (!C || (K > 0 && (!A || !B))) return gmpnn_set_error(GMPNN_E_ARG, "%s: null pointer", op);
+  return GMPNN_OK;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- C ABI
+extern "C" gmpnn_status gmpnn_cpu_gemm(gmpnn_dtype dt, void* C, const void* A, const void* B,
+                                       int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                                       int64_t lda, int64_t ldb, int64_t ldc, double alpha,
+                                       double beta) {
+  gmpnn_status st = check_args("gemm", C, A, B, trans_a, trans_b, M, N, K, lda, ldb, ldc);
+  if (st != GMPNN_OK || M == 0 || N == 0) return st;
+  GMPNN_DISPATCH_FLOAT(dt, "gemm", {
+    if (K == 0 || alpha == 0) {
+      scale_c((T*)C, M, N, ldc, (T)beta);
+      return GMPNN_OK;
+    }
+    Problem<T> pb{{(const T*)A, lda, trans_a != 0}, {(const T*)B, ldb, trans_b != 0},
+                  (T*)C, M, N, K, ldc, (T)alpha, (T)beta};
+    return gemm_fast(pb);
+  });
+  return GMPNN_OK;
+}
+
+extern "C" gmpnn_status gmpnn_cpu_gemm_reference(gmpnn_dtype dt, void* C, const void* A,
+                                                 const void* B, int trans_a, int trans_b,
+                                                 int64_t M, int64_t N, int64_t K, int64_t lda,
+                                                 int64_t ldb, int64_t ldc, double alpha,
+                                                 double beta) {
+  gmpnn_status st = check_args("gemm_reference", C, A, B, trans_a, trans_b, M, N, K, lda, ldb, ldc);
+  if (st != GMPNN_OK || M == 0 || N == 0) return st;
+  GMPNN_DISPATCH_FLOAT(dt, "gemm_reference", {
+    const T* a = (const T*)A;
+    const T* b = (const T*)B;
+    T* c = (T*)C;
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        double s = 0;
+        for (int64_t k = 0; k < K; ++k)
+          s += (double)(trans_a ? a[k * lda + i] : a[i * lda + k]) *
+               (double)(trans_b ? b[j * ldb + k] : b[k * ldb + j]);
+        T& cij = c[i * ldc + j];
+        cij = beta == 0 ? (T)(alpha * s) : (T)(alpha * s + beta * (double)cij);
+      }
+  });
+  return GMPNN_OK;
+}
+
+extern "C" const char* gmpnn_cpu_gemm_isa(void) { return kIsaName[current_isa()]; }
+
+// ---------------------------------------------------------------- testing hooks (not in the ABI)
+// Forces a microkernel path: returns 1 on success, 0 when the CPU lacks it. Not thread-safe with
+// concurrent GEMMs; for the kernel tests only.
+extern "C" int gmpnn_cpu_gemm_set_isa_for_testing(const char* name) {
+  for (int i = 0; i < 3; ++i)
+    if (name && std::strcmp(name, kIsaName[i]) == 0) {
+      if (!cpu_has((Isa)i)) return 0;
+      current_isa() = (Isa)i;
+      return 1;
+    }
+  if (!name) {  // back to the default choice
+    current_isa() = select_isa();
+    return 1;
+  }
+  return 0;
+}
+
+// Overrides MC/KC/NC (0 restores the kernel's default), so tests reach every block edge.
+extern "C" void gmpnn_cpu_gemm_set_blocking_for_testing(int64_t mc, int64_t kc, int64_t nc) {
+  g_block_override[0] = mc;
+  g_block_override[1] = kc;
+  g_block_override[2] = nc;
+}
