@@ -1,0 +1,211 @@
+// CUDA parity tests for the GmP kernels (gmpnn/gmp.h, GMP_SPEC.md §2–§4) against the CPU twins:
+// direction forward (prefix products of sines), backward (division-free reverse recurrence, with
+// angles at exactly 0 and π where sin θ = 0), inverse (with and without |x_n|, zero rows), and the
+// fused epilogues (ReLU and identity; dλ / dr wanted or NULL; row counts that split the column
+// sums over several blocks). Fan-ins 2, 3, primes, 32/33/64/65 (the warp chunk edges) and 1000+.
+// Outputs are poisoned with NaN first.
+#include "gmpnn/gmp.h"
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "gmpnn/device.h"
+#include "harness.h"
+
+#ifdef GMPNN_WITH_CUDA
+namespace {
+
+using gmpnn_test::Rand;
+
+template <typename T>
+constexpr gmpnn_dtype dtype_of() {
+  return sizeof(T) == 4 ? GMPNN_F32 : GMPNN_F64;
+}
+// Parity tolerance by precision (relative, and absolute for values near zero).
+template <typename T>
+constexpr double tol() {
+  return sizeof(T) == 4 ? 1e-5 : 1e-12;
+}
+template <typename T>
+std::vector<T> nans(size_t n) {
+  return std::vector<T>(n, std::numeric_limits<T>::quiet_NaN());
+}
+
+// A device buffer from the caching allocator, filled from / read back to host vectors.
+template <typename T>
+struct Dev {
+  T* p = nullptr;
+  size_t n = 0;
+  explicit Dev(size_t n_) : n(n_) {
+    CHECK_OK(gmpnn_cuda_malloc((void**)&p, (n ? n : 1) * sizeof(T)));
+  }
+  explicit Dev(const std::vector<T>& h) : Dev(h.size()) { up(h); }
+  ~Dev() { gmpnn_cuda_free(p); }
+  Dev(const Dev&) = delete;
+  Dev& operator=(const Dev&) = delete;
+  void up(const std::vector<T>& h) {
+    if (n) CHECK_OK(gmpnn_cuda_memcpy(p, h.data(), n * sizeof(T), GMPNN_H2D));
+  }
+  std::vector<T> down() const {
+    std::vector<T> h(n);
+    if (n) CHECK_OK(gmpnn_cuda_memcpy(h.data(), p, n * sizeof(T), GMPNN_D2H));
+    return h;
+  }
+};
+
+// True when a GPU answers; otherwise marks the test skipped with the reason.
+bool have_gpu() {
+  std::string why;
+  if (gmpnn_test::cuda_available(&why)) return true;
+  gmpnn_test::skip(why);
+  return false;
+}
+
+}  // namespace
+#define CUDA_TEST_BODY(...)   \
+  do {                        \
+    if (!have_gpu()) return;  \
+    __VA_ARGS__;              \
+  } while (0)
+#else
+#define CUDA_TEST_BODY(...) gmpnn_test::skip("built without CUDA")
+#endif
+#ifdef GMPNN_WITH_CUDA
+namespace {
+
+const double kPi = 3.14159265358979323846;
+const int64_t kUnits[][2] = {{1, 2},  {3, 3},  {5, 32},  {5, 33},  {7, 64},   {2, 65},
+                             {13, 100}, {4, 1000}, {64, 577}, {9, 97}, {300, 10}, {1, 4099}};
+
+template <typename T>
+std::vector<T> angles(Rand& rng, size_t n) {
+  std::vector<T> th = rng.vec<T>(n, 0.05, kPi - 0.05);
+  for (size_t i = 3; i < n; i += 11) th[i] = T(0);     // sin θ = 0
+  for (size_t i = 7; i < n; i += 13) th[i] = T(kPi);   // sin θ ≈ 0, cos θ = -1
+  return th;
+}
+
+template <typename T>
+void run_direction() {
+  Rand rng(31 + sizeof(T));
+  for (const auto& s : kUnits) {
+    const int64_t m = s[0], n = s[1];
+    const size_t na = (size_t)(m * (n - 1)), nu = (size_t)(m * n);
+    std::string shape = " m=" + std::to_string(m) + " n=" + std::to_string(n);
+    // Forward.
+    std::vector<T> th = angles<T>(rng, na), want_u = nans<T>(nu);
+    // Keep most products away from zero so the comparison is about values, not flushes.
+    if (n > 64)
+      for (auto& v : th) v = (v == T(0) || v == T(kPi)) ? v : T(kPi / 2 + 0.3 * (v - kPi / 2));
+    CHECK_OK(gmpnn_cpu_gmp_direction_forward(dtype_of<T>(), want_u.data(), th.data(), m, n));
+    Dev<T> dth(th), du(nans<T>(nu));
+    CHECK_OK(gmpnn_cuda_gmp_direction_forward(dtype_of<T>(), du.p, dth.p, m, n));
+    CHECK_CLOSE(("direction forward" + shape).c_str(), du.down().data(), want_u.data(), nu,
+                tol<T>() * 1e-2, tol<T>());
+    // Backward.
+    std::vector<T> g = rng.vec<T>(nu), want_dth = nans<T>(na);
+    CHECK_OK(gmpnn_cpu_gmp_direction_backward(dtype_of<T>(), want_dth.data(), g.data(), th.data(),
+                                              m, n));
+    Dev<T> dg(g), ddth(nans<T>(na));
+    CHECK_OK(gmpnn_cuda_gmp_direction_backward(dtype_of<T>(), ddth.p, dg.p, dth.p, m, n));
+    std::vector<T> got = ddth.down();
+    for (T v : got) CHECK(std::isfinite(v));
+    CHECK_CLOSE(("direction backward" + shape).c_str(), got.data(), want_dth.data(), na,
+                tol<T>() * (1.0 + std::sqrt((double)n)), tol<T>() * 10);
+    // Inverse, both conventions for the last angle; one zero row.
+    std::vector<T> W = rng.vec<T>(nu);
+    if (m > 2)
+      for (int64_t k = 0; k < n; ++k) W[(size_t)(n + k)] = T(0);
+    for (int abs_last = 0; abs_last < 2; ++abs_last) {
+      std::vector<T> want_th = nans<T>(na), want_r = nans<T>((size_t)m);
+      CHECK_OK(gmpnn_cpu_gmp_direction_inverse(dtype_of<T>(), want_th.data(), want_r.data(),
+                                               W.data(), m, n, abs_last));
+      Dev<T> dW(W), dith(nans<T>(na)), dr(nans<T>((size_t)m));
+      CHECK_OK(gmpnn_cuda_gmp_direction_inverse(dtype_of<T>(), dith.p, dr.p, dW.p, m, n, abs_last));
+      std::string what = shape + " abs_last=" + std::to_string(abs_last);
+      CHECK_CLOSE(("inverse theta" + what).c_str(), dith.down().data(), want_th.data(), na,
+                  tol<T>(), tol<T>());
+      CHECK_CLOSE(("inverse r" + what).c_str(), dr.down().data(), want_r.data(), (size_t)m,
+                  tol<T>(), tol<T>());
+    }
+  }
+  Dev<T> d(8);
+  CHECK(gmpnn_cuda_gmp_direction_forward(dtype_of<T>(), d.p, d.p, 2, 1) == GMPNN_E_ARG);
+}
+
+template <typename T>
+void run_epilogues() {
+  Rand rng(43 + sizeof(T));
+  const int64_t shapes[][2] = {{1, 1},    {5, 3},    {129, 33}, {1000, 100},
+                               {37, 1},   {70001, 3}, {257, 1031}, {0, 7}};
+  for (const auto& s : shapes) {
+    const int64_t rows = s[0], cols = s[1];
+    const size_t ne = (size_t)(rows * cols);
+    for (int act = 0; act < 2; ++act) {
+      std::string what = " rows=" + std::to_string(rows) + " cols=" + std::to_string(cols) +
+                         " act=" + std::to_string(act);
+      std::vector<T> Z = rng.vec<T>(ne, -2, 2), lam = rng.vec<T>((size_t)cols),
+                     r = rng.vec<T>((size_t)cols, -1.5, 1.5);
+      for (size_t i = 0; i < ne; i += 9) Z[i] = -lam[i % (size_t)cols];  // z = 0 exactly
+      // Forward: Z += λ in place, Y = r ⊙ act(Z).
+      std::vector<T> want_Z = Z, want_Y = nans<T>(ne);
+      CHECK_OK(gmpnn_cpu_gmp_epilogue_forward(dtype_of<T>(), want_Y.data(), want_Z.data(),
+                                              lam.data(), r.data(), rows, cols, act));
+      Dev<T> dZ(Z), dY(nans<T>(ne)), dlam(lam), dr(r);
+      CHECK_OK(gmpnn_cuda_gmp_epilogue_forward(dtype_of<T>(), dY.p, dZ.p, dlam.p, dr.p, rows, cols,
+                                               act));
+      CHECK_CLOSE(("epilogue forward Z" + what).c_str(), dZ.down().data(), want_Z.data(), ne, 0.0,
+                  0.0);
+      CHECK_CLOSE(("epilogue forward Y" + what).c_str(), dY.down().data(), want_Y.data(), ne,
+                  tol<T>() * 1e-3, tol<T>());
+      // Backward, with all four choices of wanted column sums.
+      std::vector<T> gY = rng.vec<T>(ne);
+      for (int wanted = 0; wanted < 4; ++wanted) {
+        const bool wl = wanted & 1, wr = wanted & 2;
+        std::vector<T> want_dZ = nans<T>(ne), want_dl = nans<T>((size_t)cols),
+                       want_dr = nans<T>((size_t)cols);
+        CHECK_OK(gmpnn_cpu_gmp_epilogue_backward(dtype_of<T>(), want_dZ.data(),
+                                                 wl ? want_dl.data() : nullptr,
+                                                 wr ? want_dr.data() : nullptr, gY.data(),
+                                                 want_Z.data(), r.data(), rows, cols, act));
+        Dev<T> ddY(gY), ddZ(nans<T>(ne)), ddl(nans<T>((size_t)cols)), ddr(nans<T>((size_t)cols));
+        CHECK_OK(gmpnn_cuda_gmp_epilogue_backward(dtype_of<T>(), ddZ.p, wl ? ddl.p : nullptr,
+                                                  wr ? ddr.p : nullptr, ddY.p, dZ.p, dr.p, rows,
+                                                  cols, act));
+        std::string w2 = what + " wanted=" + std::to_string(wanted);
+        CHECK_CLOSE(("epilogue backward dZ" + w2).c_str(), ddZ.down().data(), want_dZ.data(), ne,
+                    tol<T>() * 1e-3, tol<T>());
+        // Column sums in double on both devices, in different orders.
+        const double atol = tol<T>() * (1.0 + std::sqrt((double)rows)) * 1e-1;
+        if (wl)
+          CHECK_CLOSE(("epilogue backward dlambda" + w2).c_str(), ddl.down().data(),
+                      want_dl.data(), (size_t)cols, atol, tol<T>());
+        if (wr)
+          CHECK_CLOSE(("epilogue backward dr" + w2).c_str(), ddr.down().data(), want_dr.data(),
+                      (size_t)cols, atol, tol<T>());
+      }
+    }
+  }
+  // In place: dZ aliasing dY.
+  const int64_t rows = 301, cols = 17;
+  std::vector<T> Z = rng.vec<T>(rows * cols), gY = rng.vec<T>(rows * cols), r = rng.vec<T>(cols);
+  std::vector<T> want = nans<T>(rows * cols);
+  CHECK_OK(gmpnn_cpu_gmp_epilogue_backward(dtype_of<T>(), want.data(), nullptr, nullptr, gY.data(),
+                                           Z.data(), r.data(), rows, cols, GMPNN_ACT_RELU));
+  Dev<T> dZ(Z), dg(gY), dr(r);
+  CHECK_OK(gmpnn_cuda_gmp_epilogue_backward(dtype_of<T>(), dg.p, nullptr, nullptr, dg.p, dZ.p,
+                                            dr.p, rows, cols, GMPNN_ACT_RELU));
+  CHECK_CLOSE("epilogue backward in place", dg.down().data(), want.data(), want.size(), 0.0, 0.0);
+}
+
+}  // namespace
+#endif
+
+GMPNN_TEST(gmp_cuda_parity_direction) {
+  CUDA_TEST_BODY(run_direction<float>(); run_direction<double>());
+}
+GMPNN_TEST(gmp_cuda_parity_epilogues) {
+  CUDA_TEST_BODY(run_epilogues<float>(); run_epilogues<double>());
+}

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# gpu_check.sh — the one prepared check for a bare GPU host (H100/H200, CUDA 13, CMake, ninja,
+# Python + PyTorch, compute-sanitizer; no Node, no network).
+#
+#   bash scripts/gpu_check.sh            (or: npm run test:gpu)
+#
+# Steps, each under `timeout`, all within a global budget of 8 minutes:
+#   1. card, driver, toolkit, date and git commit into the log
+#   2. configure + build the kernel library and gmpnn_kernel_tests with plain CMake (no cmake-js:
+#      CMakeLists.txt only builds the Node addon when CMAKE_JS_VERSION is set), sm_90 only
+#   3. ctest: one entry per kernel family, CPU tests and CUDA parity tests together
+#   4. compute-sanitizer memcheck (and racecheck on the shared-memory kernels) on a short subset
+#   5. any GPU benchmark executables present (build-gpu/*cuda*bench*, *gpu*bench*)
+#   6. a summary table, printed last: family: pass / fail / skip, and the CUDA-skip count
+# Everything goes to one log: $OUT/gpu_check.log, or ./gpu_check.log when OUT is unset.
+# Exit status 0 when every step passed.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+ROOT=$(pwd)
+BUILD="$ROOT/build-gpu"
+LOG_DIR="${OUT:-$ROOT}"
+mkdir -p "$LOG_DIR"
+LOG="$LOG_DIR/gpu_check.log"
+: >"$LOG"
+BUDGET_S=${GPU_CHECK_BUDGET_S:-480}
+START=$(date +%s)
+FAMILIES="common eltwise reduce copy gemm loss optim rng gmp conv norm pool"
+
+log() { echo "$@" | tee -a "$LOG"; }
+# Seconds left of the global budget, minus a reserve for the summary.
+left() { echo $((BUDGET_S - ($(date +%s) - START) - 15)); }
+# step_timeout WANTED: min(WANTED, time left); 0 when nothing is left.
+step_timeout() {
+  local l; l=$(left)
+  if [ "$l" -le 5 ]; then echo 0; elif [ "$1" -lt "$l" ]; then echo "$1"; else echo "$l"; fi
+}
+# run NAME LIMIT CMD...: runs CMD with a timeout, output to the log; sets RC.
+run() {
+  local name=$1 limit=$2; shift 2
+  local t; t=$(step_timeout "$limit")
+  if [ "$t" -le 0 ]; then
+    log "== $name: SKIPPED (time budget spent)"; RC=124; return
+  fi
+  log "== $name (timeout ${t}s): $*"
+  local t0; t0=$(date +%s)
+  timeout --kill-after=10 "$t" "$@" >>"$LOG" 2>&1
+  RC=$?
+  log "== $name: exit $RC after $(( $(date +%s) - t0 ))s"
+}
+
+declare -A STEP
+STEP_ORDER=()
+record() { STEP[$1]=$2; STEP_ORDER+=("$1"); }
+
+# ------------------------------------------------------------------ 1. machine
+log "# gmpnn GPU check"
+log "date:    $(date -u '+%Y-%m-%dT%H:%M:%SZ')"
+COMMIT=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
+DIRTY=$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -c . || true)
+log "commit:  $COMMIT (${DIRTY:-?} uncommitted paths)"
+if command -v nvidia-smi >/dev/null 2>&1; then
+  log "card:    $(nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader 2>&1 | head -4 | tr '\n' ';')"
+  nvidia-smi >>"$LOG" 2>&1
+else
+  log "card:    nvidia-smi not found"
+fi
+log "nvcc:    $(nvcc --version 2>/dev/null | tail -1 || echo 'not on PATH')"
+log "cmake:   $(cmake --version 2>/dev/null | head -1)"
+log "host:    $(uname -sr), $(nproc) CPUs"
+
+# ------------------------------------------------------------------ 2. build
+GEN=()
+command -v ninja >/dev/null 2>&1 && GEN=(-G Ninja)
+if [ -z "$(command -v nvcc 2>/dev/null)" ] && [ -x /usr/local/cuda/bin/nvcc ]; then
+  export PATH="/usr/local/cuda/bin:$PATH"
+fi
+run configure 90 cmake -S "$ROOT" -B "$BUILD" "${GEN[@]}" -DCMAKE_CUDA_ARCHITECTURES=90 \
+  -DCMAKE_BUILD_TYPE=Release
+record configure $RC
+if [ "${STEP[configure]}" -eq 0 ]; then
+  if ! grep -q "CUDA kernels enabled" "$LOG"; then
+    log "!! CMake did not enable CUDA: the CUDA tests would only skip"
+  fi
+  run build 300 cmake --build "$BUILD" -j "$(nproc)"
+  record build $RC
+else
+  record build 1
+fi
+TESTS="$BUILD/gmpnn_kernel_tests"
+
+# ------------------------------------------------------------------ 3. ctest
+declare -A FAM
+if [ "${STEP[build]}" -eq 0 ] && [ -x "$TESTS" ]; then
+  CTEST_OUT="$LOG_DIR/gpu_check.ctest.tmp"
+  t=$(step_timeout 180)
+  log "== ctest (timeout ${t}s)"
+  (cd "$BUILD" && timeout --kill-after=10 "$t" ctest -V --timeout 150) >"$CTEST_OUT" 2>&1
+  RC=$?
+  cat "$CTEST_OUT" >>"$LOG"
+  log "== ctest: exit $RC"
+  record ctest $RC
+  # Result lines: " 3/12 Test  #3: reduce ......   Passed    0.21 sec" (or ***Failed, ***Skipped).
+  while read -r name status; do
+    FAM[$name]=$status
+  done < <(awk '/Test +#[0-9]+: / {
+      for (i = 1; i <= NF; ++i) if ($i ~ /^#[0-9]+:$/) { name = $(i + 1); break }
+      st = "fail"; if ($0 ~ /Passed/) st = "pass"; else if ($0 ~ /Skipped/) st = "skip"
+      print name, st }' "$CTEST_OUT")
+  CUDA_SKIPS=$(grep -c '^[0-9: ]*SKIP [a-z]*_cuda' "$CTEST_OUT" || true)
+  CUDA_OKS=$(grep -c '^[0-9: ]*ok   [a-z]*_cuda' "$CTEST_OUT" || true)
+  CUDA_FAILS=$(grep -c '^[0-9: ]*FAIL [a-z]*_cuda' "$CTEST_OUT" || true)
+  grep -E '^[0-9: ]*(SKIP|FAIL) ' "$CTEST_OUT" | head -20 | tee -a "$LOG" >/dev/null
+  rm -f "$CTEST_OUT"
+else
+  record ctest 1
+  CUDA_SKIPS=?; CUDA_OKS=?; CUDA_FAILS=?
+fi
+
+# ------------------------------------------------------------------ 4. compute-sanitizer
+SAN=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+if [ -x "$TESTS" ] && [ -x "$SAN" ]; then
+  for subset in gemm_cuda gmp_cuda loss_cuda reduce_cuda; do
+    run "memcheck $subset" 90 "$SAN" --tool memcheck --leak-check full --error-exitcode 3 \
+      "$TESTS" "$subset"
+    record "memcheck:$subset" $RC
+  done
+  for subset in reduce_cuda gmp_cuda_parity_epilogues; do
+    run "racecheck $subset" 90 "$SAN" --tool racecheck --error-exitcode 3 "$TESTS" "$subset"
+    record "racecheck:$subset" $RC
+  done
+else
+  log "== compute-sanitizer: not run (tests not built or sanitizer missing)"
+  record sanitizer 1
+fi
+
+# ------------------------------------------------------------------ 5. GPU benchmarks
+shopt -s nullglob
+BENCHES=("$BUILD"/*cuda*bench* "$BUILD"/*gpu*bench* "$BUILD"/*bench*cuda*)
+shopt -u nullglob
+NBENCH=0
+SEEN=" "
+for b in "${BENCHES[@]}"; do
+  [ -x "$b" ] && [ -f "$b" ] || continue
+  case "$SEEN" in *" $b "*) continue ;; esac
+  SEEN="$SEEN$b "
+  NBENCH=$((NBENCH + 1))
+  run "bench $(basename "$b")" 120 "$b" --quick
+  record "bench:$(basename "$b")" $RC
+done
+[ "$NBENCH" -eq 0 ] && log "== benchmarks: no GPU benchmark executables in $BUILD"
+
+# ------------------------------------------------------------------ 6. summary (last)
+ALL_OK=1
+CARD=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+SUMMARY="$LOG_DIR/gpu_check.summary.tmp"
+{
+  echo
+  echo "## summary ($(( $(date +%s) - START ))s, commit ${COMMIT:0:12}, ${CARD:-no GPU})"
+  printf '%-28s %s\n' "step / family" "result"
+  for s in "${STEP_ORDER[@]}"; do
+    r=${STEP[$s]}
+    if [ "$r" -eq 0 ]; then v=pass; elif [ "$r" -eq 124 ] || [ "$r" -eq 137 ]; then v="fail (timeout)"; else v="fail (exit $r)"; fi
+    printf '%-28s %s\n' "$s" "$v"
+  done
+  for f in $FAMILIES; do
+    printf '%-28s %s\n' "family $f" "${FAM[$f]:-not run}"
+  done
+  printf '%-28s %s ok, %s failed, %s skipped\n' "CUDA parity tests" "$CUDA_OKS" "$CUDA_FAILS" "$CUDA_SKIPS"
+} >"$SUMMARY"
+for s in "${STEP_ORDER[@]}"; do [ "${STEP[$s]}" -ne 0 ] && ALL_OK=0; done
+for f in $FAMILIES; do [ "${FAM[$f]:-}" = fail ] && ALL_OK=0; done
+if [ "$CUDA_SKIPS" != "0" ]; then
+  echo "!! CUDA parity tests skipped or not run on this host: see the SKIP lines above" >>"$SUMMARY"
+  ALL_OK=0
+fi
+if [ "$ALL_OK" -eq 1 ]; then echo "RESULT: PASS" >>"$SUMMARY"; else echo "RESULT: FAIL" >>"$SUMMARY"; fi
+echo "log: $LOG" >>"$SUMMARY"
+tee -a "$LOG" <"$SUMMARY"
+rm -f "$SUMMARY"
+[ "$ALL_OK" -eq 1 ]
