@@ -43,7 +43,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 
 #include "cpu_util.h"
 #include "gmpnn/gemm.h"
@@ -231,8 +230,9 @@ Isa& current_isa() {
 int64_t g_block_override[3] = {0, 0, 0};
 
 // ---------------------------------------------------------------- scratch buffers
-// Packed panels live in per-thread buffers that only grow: OpenMP workers persist, so after the
-// first call a GEMM allocates nothing (a fresh multi-MB malloc would page-fault on every call).
+// Packed panels live in buffers of the calling thread that only grow: after the first call a
+// GEMM allocates nothing (a fresh multi-MB malloc would page-fault on every call). Per calling
+// thread, so concurrent GEMMs from different threads (Node workers) do not share them.
 struct Scratch {
   void* p = nullptr;
   size_t bytes = 0;
@@ -267,11 +267,15 @@ void pack_a(T* dst, const Operand<T>& a, int64_t i0, int64_t mc, int64_t k0, int
     if (a.trans) {
       // Stored [K, M]: the MR values of one k are contiguous.
       const T* src = a.p + k0 * a.ld + (i0 + ip);
-      for (int64_t k = 0; k < kc; ++k, dst += MR) {
-        const T* s = src + k * a.ld;
-        int i = 0;
-        for (; i < rows; ++i) dst[i] = s[i];
-        for (; i < MR; ++i) dst[i] = T(0);
+      if (rows == MR) {
+        for (int64_t k = 0; k < kc; ++k, dst += MR) std::memcpy(dst, src + k * a.ld, sizeof(T) * MR);
+      } else {
+        for (int64_t k = 0; k < kc; ++k, dst += MR) {
+          const T* s = src + k * a.ld;
+          int i = 0;
+          for (; i < rows; ++i) dst[i] = s[i];
+          for (; i < MR; ++i) dst[i] = T(0);
+        }
       }
     } else {
       // Stored [M, K]: walk each of the MR rows along k (unit stride reads, strided writes).
@@ -338,21 +342,16 @@ struct Problem {
 constexpr int64_t kMaxPanelsInPlaceA = 2;
 
 // Work of thread `tid` in a tm x tn grid. Every thread runs the same jc/pc loops so the barriers
-// match; `bpack` is the shared packed B block.
+// match; `bpack` is the shared packed B block, `apack` this thread's A block buffer.
 template <typename T>
-void gemm_thread(const Kernel<T>& kr, const Problem<T>& pb, T* bpack, int tid, int nthreads,
-                 int tm, int tn) {
+void gemm_thread(const Kernel<T>& kr, const Problem<T>& pb, T* bpack, T* apack, int tid,
+                 int nthreads, int tm, int tn) {
   const int MR = kr.mr, NR = kr.nr;
   const int ti = tid / tn, tj = tid % tn;
   // This thread's rows: an even share of the MR tiles of M.
   const int64_t mtiles = (pb.M + MR - 1) / MR;
   const int64_t m0 = std::min(pb.M, mtiles * ti / tm * MR);
   const int64_t m1 = std::min(pb.M, mtiles * (ti + 1) / tm * MR);
-  T* apack = nullptr;
-  if (m1 > m0) {
-    apack = (T*)t_pack_a.get(sizeof(T) * kr.mc * kr.kc);
-    if (!apack) std::abort();  // checked by the caller's allocation of the same size class
-  }
 
   for (int64_t jc = 0; jc < pb.N; jc += kr.nc) {
     const int64_t nc = std::min(kr.nc, pb.N - jc);
@@ -451,21 +450,23 @@ gmpnn_status gemm_fast(const Problem<T>& pb) {
     }
   }
 
+  // All buffers come from the calling thread's scratch (one A block per thread, 64-byte
+  // aligned slices), so an allocation failure is reported here rather than inside the team.
+  const int64_t a_stride = (kr.mc * kr.kc + 15) / 16 * 16;
   T* bpack = (T*)t_pack_b.get(sizeof(T) * kr.kc * kr.nc);
-  // Probe the A buffer size class on this thread too, so allocation failure is reported here.
-  if (!bpack || !t_pack_a.get(sizeof(T) * kr.mc * kr.kc))
-    return gmpnn_set_error(GMPNN_E_OOM, "gemm: cannot allocate packing buffers");
+  T* apack = (T*)t_pack_a.get(sizeof(T) * a_stride * nthreads);
+  if (!bpack || !apack) return gmpnn_set_error(GMPNN_E_OOM, "gemm: cannot allocate packing buffers");
 
   if (nthreads == 1) {
     FtzScope ftz;
-    gemm_thread(kr, pb, bpack, 0, 1, 1, 1);
+    gemm_thread(kr, pb, bpack, apack, 0, 1, 1, 1);
   } else {
 #pragma omp parallel num_threads(nthreads)
     {
       FtzScope ftz;
       // The team may be smaller than asked (OMP_THREAD_LIMIT, dynamic teams): re-grid if so.
-      const int nt = omp_get_num_threads();
-      gemm_thread(kr, pb, bpack, omp_get_thread_num(), nt, nt == nthreads ? tm : nt,
+      const int nt = omp_get_num_threads(), tid = omp_get_thread_num();
+      gemm_thread(kr, pb, bpack, apack + tid * a_stride, tid, nt, nt == nthreads ? tm : nt,
                   nt == nthreads ? tn : 1);
     }
   }
