@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -113,6 +114,23 @@ GMPNN_TEST(gemm_isa_name) {
   CHECK(gmpnn_cpu_gemm_set_isa_for_testing("scalar") == 1);
   CHECK(std::string(gmpnn_cpu_gemm_isa()) == "scalar");
   CHECK(gmpnn_cpu_gemm_set_isa_for_testing("sse9") == 0);
+  gmpnn_cpu_gemm_set_isa_for_testing(nullptr);
+  CHECK(std::string(gmpnn_cpu_gemm_isa()) == isa);
+  // GMPNN_GEMM_ISA lowers the choice (re-read when the default is restored), never raises it.
+  const char* saved = std::getenv("GMPNN_GEMM_ISA");
+  const std::string saved_value = saved ? saved : "";
+  setenv("GMPNN_GEMM_ISA", "scalar", 1);
+  gmpnn_cpu_gemm_set_isa_for_testing(nullptr);
+  CHECK(std::string(gmpnn_cpu_gemm_isa()) == "scalar");
+  if (!__builtin_cpu_supports("avx512f")) {
+    setenv("GMPNN_GEMM_ISA", "avx512", 1);
+    gmpnn_cpu_gemm_set_isa_for_testing(nullptr);
+    CHECK(std::string(gmpnn_cpu_gemm_isa()) != "avx512");
+  }
+  if (saved)
+    setenv("GMPNN_GEMM_ISA", saved_value.c_str(), 1);
+  else
+    unsetenv("GMPNN_GEMM_ISA");
   gmpnn_cpu_gemm_set_isa_for_testing(nullptr);
   CHECK(std::string(gmpnn_cpu_gemm_isa()) == isa);
 }
