@@ -12,11 +12,14 @@ let passed = 0, failed = 0, skipped = 0;
 
 const build = path.join(root, 'build');
 if (fs.existsSync(path.join(build, 'CTestTestfile.cmake'))) {
-  const r = spawnSync('ctest', ['--test-dir', build, '--output-on-failure'], { cwd: root, encoding: 'utf8' });
-  process.stdout.write(r.stdout || '');
+  // -V shows each family's driver output (prefixed "N: "); print the verdict lines only.
+  const r = spawnSync('ctest', ['--test-dir', build, '-V'], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const out = r.stdout || '';
+  for (const line of out.split('\n'))
+    if (/^\d+: (FAIL|SKIP|ok)|^\s*\d+\/\d+ Test|tests passed|^\d+: \s+FAIL/.test(line)) console.log(line);
   process.stderr.write(r.stderr || '');
   // The driver prints one `N passed, N failed, N skipped` line per family.
-  for (const m of (r.stdout || '').matchAll(/^(\d+) passed, (\d+) failed, (\d+) skipped$/gm)) {
+  for (const m of out.matchAll(/^\d+: (\d+) passed, (\d+) failed, (\d+) skipped$/gm)) {
     passed += +m[1]; failed += +m[2]; skipped += +m[3];
   }
   if (r.status !== 0 && failed === 0) failed += 1;
