@@ -1,0 +1,528 @@
+// 2-D convolution CPU kernels (gmpnn/conv.h), NHWC activations and [C_out, KH, KW, C_in] weights,
+// so that a GmP conv (GMP_SPEC.md §3: z = conv(x, reshape(u(θ))) + λ) uses u(θ) [C_out, n] with
+// n = KH·KW·C_in as its weight unchanged, and the §4 gradients G_U (filter) and ∂L/∂x (data) come
+// from the two backward kernels here.
+//
+// All three are im2col + the packed GEMM (gmpnn_cpu_gemm), with M = N·OH·OW output pixels,
+// K = KH·KW·C_in and the im2col row of a pixel laid out exactly like a weight row (kh, kw, c):
+//   forward        out[M, C_out]  = cols[M, K] · Wᵀ
+//   data           dcols[M, K]    = dout[M, C_out] · W,  then col2im (scatter-add into din)
+//   filter         dW[C_out, K]   = doutᵀ · cols
+// The M pixels are cut into tiles of consecutive rows; a tile's im2col buffer (about 4 MiB at
+// most, thread-local, reused across calls) is produced and consumed by the same thread, which runs
+// the GEMM on it single-threaded (gmpnn_cpu_gemm stays on the calling thread inside a parallel
+// region), so tiles are independent and threads never wait on each other:
+//   - forward: tiles write disjoint rows of `out`;
+//   - data: tiles are either groups of whole images or bands of ≥ ceil(KH/stride_h) output rows of
+//     one image. Bands scatter into overlapping input rows only with their neighbours, so the even
+//     bands run first and the odd bands after a barrier (din is zeroed first);
+//   - filter: every thread accumulates its tiles into its own [C_out, K] partial (thread 0 writes
+//     straight into dweight), then the partials are summed in thread order. When the partials
+//     would be large (deep layers) the tiles run one after another instead, each tile's im2col
+//     parallel and its GEMM threaded, accumulating with beta = 1.
+// Tiles are scheduled statically, so results are deterministic for a given thread count.
+// A 1×1, stride-1, unpadded convolution is a plain GEMM on the NHWC buffers, no im2col.
+// Every parallel region enters gmpnn_cpu::FtzScope (flush-to-zero on the worker threads).
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "cpu_util.h"
+#include "gmpnn/conv.h"
+#include "gmpnn/gemm.h"
+
+namespace {
+
+using gmpnn_cpu::FtzScope;
+using gmpnn_cpu::kParallelGrain;
+
+int64_t g_tile_rows_override = 0;
+int g_filter_mode = 0;  // 0 auto, 1 per-thread partials, 2 sequential tiles
+
+// Below this many multiply-adds a convolution stays on the calling thread.
+constexpr int64_t kConvParallelMacs = int64_t(128) * kParallelGrain;  // 4 M
+// Target size of one tile's im2col buffer, and the bounds on its rows: few rows make the GEMM
+// repack the whole weight for little work, many rows leave the buffer out of cache.
+constexpr int64_t kTileBytes = int64_t(4) << 20;
+constexpr int64_t kTileMinRows = 192;
+constexpr int64_t kTileMaxRows = 2048;
+// The filter gradient keeps one [C_out, K] partial per extra thread up to this many bytes.
+constexpr int64_t kPartialBytes = int64_t(32) << 20;
+
+// Grows-only per-thread buffer (im2col tiles), 64-byte aligned.
+struct Scratch {
+  void* p = nullptr;
+  size_t bytes = 0;
+  ~Scratch() { std::free(p); }
+  void* get(size_t n) {
+    if (n > bytes) {
+      std::free(p);
+      n = (n + 4095) & ~size_t(4095);
+      p = std::aligned_alloc(64, n);
+      bytes = p ? n : 0;
+    }
+    return p;
+  }
+};
+thread_local Scratch t_cols;
+
+template <typename T>
+constexpr gmpnn_dtype dtype_of() {
+  return sizeof(T) == 4 ? GMPNN_F32 : GMPNN_F64;
+}
+
+struct Geo {
+  int64_t M;  // output pixels N·OH·OW
+  int64_t P;  // output pixels per image OH·OW
+  int64_t K;  // fan-in KH·KW·C_in
+};
+inline Geo geo(const gmpnn_conv2d_dims& d) { return {d.N * d.OH * d.OW, d.OH * d.OW, d.KH * d.KW * d.C_in}; }
+
+inline bool pointwise(const gmpnn_conv2d_dims& d) {
+  return d.KH == 1 && d.KW == 1 && d.stride_h == 1 && d.stride_w == 1 && d.pad_h == 0 &&
+         d.pad_w == 0 && d.OH == d.H && d.OW == d.W;
+}
+
+int threads_for(int64_t macs) {
+  return macs >= kConvParallelMacs ? omp_get_max_threads() : 1;
+}
+
+int64_t tile_rows_for(int64_t M, int64_t K, size_t elem, int nt) {
+  if (g_tile_rows_override > 0) return g_tile_rows_override;
+  int64_t cap = kTileBytes / std::max<int64_t>(1, K * (int64_t)elem);
+  cap = std::min(kTileMaxRows, std::max(kTileMinRows, cap));
+  const int64_t share = (M + nt - 1) / nt;  // so every thread gets a tile when M allows
+  return std::max<int64_t>(1, std::min(cap, std::max<int64_t>(share, 32)));
+}
+
+// The kw range whose input column ow·sw − pw + kw lies inside [0, W): consecutive kw read
+// consecutive input pixels whatever the stride, so a kernel row is one contiguous span.
+inline void kw_range(const gmpnn_conv2d_dims& d, int64_t iw0, int64_t* kw0, int64_t* kw1) {
+  *kw0 = std::max<int64_t>(0, -iw0);
+  *kw1 = std::min<int64_t>(d.KW, d.W - iw0);
+  if (*kw1 < *kw0) *kw1 = *kw0;
+}
+
+// cols[r - r0, (kh, kw, c)] = in[n, oh·sh − ph + kh, ow·sw − pw + kw, c] (0 outside) for output
+// pixels r in [r0, r1).
+template <typename T>
+void im2col_rows(T* __restrict cols, const T* __restrict in, const gmpnn_conv2d_dims& d,
+                 int64_t r0, int64_t r1) {
+  const int64_t C = d.C_in, K = d.KH * d.KW * C, P = d.OH * d.OW, rowlen = d.KW * C;
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t n = r / P, p = r - n * P, oh = p / d.OW, ow = p - oh * d.OW;
+    const int64_t ih0 = oh * d.stride_h - d.pad_h, iw0 = ow * d.stride_w - d.pad_w;
+    int64_t kw0, kw1;
+    kw_range(d, iw0, &kw0, &kw1);
+    T* dst = cols + (r - r0) * K;
+    const T* img = in + n * d.H * d.W * C;
+    for (int64_t kh = 0; kh < d.KH; ++kh, dst += rowlen) {
+      const int64_t ih = ih0 + kh;
+      if (ih < 0 || ih >= d.H || kw1 == kw0) {
+        std::memset(dst, 0, sizeof(T) * rowlen);
+        continue;
+      }
+      if (kw0 > 0) std::memset(dst, 0, sizeof(T) * kw0 * C);
+      std::memcpy(dst + kw0 * C, img + (ih * d.W + iw0 + kw0) * C, sizeof(T) * (kw1 - kw0) * C);
+      if (kw1 < d.KW) std::memset(dst + kw1 * C, 0, sizeof(T) * (d.KW - kw1) * C);
+    }
+  }
+}
+
+// din[n, ih, iw, c] += dcols[r - r0, (kh, kw, c)] for output pixels r in [r0, r1).
+template <typename T>
+void col2im_add_rows(T* __restrict din, const T* __restrict dcols, const gmpnn_conv2d_dims& d,
+                     int64_t r0, int64_t r1) {
+  const int64_t C = d.C_in, K = d.KH * d.KW * C, P = d.OH * d.OW, rowlen = d.KW * C;
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t n = r / P, p = r - n * P, oh = p / d.OW, ow = p - oh * d.OW;
+    const int64_t ih0 = oh * d.stride_h - d.pad_h, iw0 = ow * d.stride_w - d.pad_w;
+    int64_t kw0, kw1;
+    kw_range(d, iw0, &kw0, &kw1);
+    if (kw1 == kw0) continue;
+    const T* src = dcols + (r - r0) * K;
+    T* img = din + n * d.H * d.W * C;
+    const int64_t span = (kw1 - kw0) * C;
+    for (int64_t kh = 0; kh < d.KH; ++kh, src += rowlen) {
+      const int64_t ih = ih0 + kh;
+      if (ih < 0 || ih >= d.H) continue;
+      T* dst = img + (ih * d.W + iw0 + kw0) * C;
+      const T* s = src + kw0 * C;
+#pragma omp simd
+      for (int64_t i = 0; i < span; ++i) dst[i] += s[i];
+    }
+  }
+}
+
+// First failure inside a parallel region (the error text is per thread, so it is copied out).
+struct Failure {
+  std::atomic<int> code{GMPNN_OK};
+  char msg[256] = "";
+  void note(gmpnn_status st) {
+    int expected = GMPNN_OK;
+    if (st != GMPNN_OK && code.compare_exchange_strong(expected, (int)st))
+      std::snprintf(msg, sizeof msg, "%s", gmpnn_last_error());
+  }
+  gmpnn_status status(const char* op) const {
+    const int c = code.load();
+    return c == GMPNN_OK ? GMPNN_OK : gmpnn_set_error((gmpnn_status)c, "%s: %s", op, msg);
+  }
+};
+
+template <typename T>
+void fill_zero(T* p, int64_t n, int nt) {
+#pragma omp parallel for simd schedule(static) num_threads(nt) if (nt > 1)
+  for (int64_t i = 0; i < n; ++i) p[i] = T(0);
+}
+
+// ------------------------------------------------------------------------------ forward
+
+template <typename T>
+gmpnn_status forward_impl(T* out, const T* in, const T* w, const gmpnn_conv2d_dims& d,
+                          const char* op) {
+  const Geo g = geo(d);
+  if (g.M == 0 || d.C_out == 0) return GMPNN_OK;
+  if (g.K == 0) {
+    fill_zero(out, g.M * d.C_out, 1);
+    return GMPNN_OK;
+  }
+  if (pointwise(d))  // out = in[M, C_in] · Wᵀ; the GEMM threads itself
+    return gmpnn_cpu_gemm(dtype_of<T>(), out, in, w, 0, 1, g.M, d.C_out, g.K, g.K, g.K, d.C_out,
+                          1.0, 0.0);
+  const int nt = threads_for(g.M * g.K * d.C_out);
+  const int64_t tr = tile_rows_for(g.M, g.K, sizeof(T), nt);
+  const int64_t ntiles = (g.M + tr - 1) / tr;
+  Failure fail;
+  // One tile: no team, the GEMM may thread itself (a deep layer on a small batch).
+#pragma omp parallel num_threads(nt) if (nt > 1 && ntiles > 1)
+  {
+    FtzScope ftz;
+    T* cols = (T*)t_cols.get(sizeof(T) * tr * g.K);
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < ntiles; ++t) {
+      if (!cols) {
+        fail.note(gmpnn_set_error(GMPNN_E_OOM, "im2col buffer (%lld bytes)",
+                                  (long long)(sizeof(T) * tr * g.K)));
+        continue;
+      }
+      const int64_t r0 = t * tr, r1 = std::min(g.M, r0 + tr);
+      im2col_rows(cols, in, d, r0, r1);
+      fail.note(gmpnn_cpu_gemm(dtype_of<T>(), out + r0 * d.C_out, cols, w, 0, 1, r1 - r0, d.C_out,
+                               g.K, g.K, g.K, d.C_out, 1.0, 0.0));
+    }
+  }
+  return fail.status(op);
+}
+
+// ------------------------------------------------------------------------------ data gradient
+
+struct Tile {
+  int64_t r0, r1;
+};
+
+// Tiles for the scatter: phase 0 and phase 1 each hold tiles whose din footprints are disjoint.
+void data_tiles(const gmpnn_conv2d_dims& d, int64_t tr, std::vector<Tile> phase[2]) {
+  const int64_t P = d.OH * d.OW;
+  if (tr >= P) {  // groups of whole images never share input pixels
+    const int64_t imgs = tr / P;
+    for (int64_t n = 0; n < d.N; n += imgs) phase[0].push_back({n * P, std::min(d.N, n + imgs) * P});
+    return;
+  }
+  // Bands of B output rows; B >= ceil(KH / sh) keeps band b's footprint clear of band b + 2.
+  const int64_t minB = (d.KH + d.stride_h - 1) / d.stride_h;
+  const int64_t B = std::min(d.OH, std::max(minB, std::max<int64_t>(1, tr / std::max<int64_t>(1, d.OW))));
+  for (int64_t n = 0; n < d.N; ++n)
+    for (int64_t a = 0, b = 0; a < d.OH; a += B, ++b)
+      phase[b & 1].push_back({n * P + a * d.OW, n * P + std::min(d.OH, a + B) * d.OW});
+}
+
+template <typename T>
+gmpnn_status backward_data_impl(T* din, const T* dout, const T* w, const gmpnn_conv2d_dims& d,
+                                const char* op) {
+  const Geo g = geo(d);
+  const int64_t in_size = d.N * d.H * d.W * d.C_in;
+  if (in_size == 0) return GMPNN_OK;
+  const int nt = threads_for(g.M * g.K * d.C_out);
+  if (g.M == 0 || d.C_out == 0) {
+    fill_zero(din, in_size, nt);
+    return GMPNN_OK;
+  }
+  if (pointwise(d))  // din = dout[M, C_out] · W[C_out, C_in]
+    return gmpnn_cpu_gemm(dtype_of<T>(), din, dout, w, 0, 0, g.M, g.K, d.C_out, d.C_out, g.K, g.K,
+                          1.0, 0.0);
+  const int64_t tr = tile_rows_for(g.M, g.K, sizeof(T), nt);
+  std::vector<Tile> phase[2];
+  data_tiles(d, tr, phase);
+  int64_t maxrows = 0;
+  for (auto& ph : phase)
+    for (const Tile& t : ph) maxrows = std::max(maxrows, t.r1 - t.r0);
+  const int64_t ntiles = (int64_t)(phase[0].size() + phase[1].size());
+  fill_zero(din, in_size, nt);
+  Failure fail;
+#pragma omp parallel num_threads(nt) if (nt > 1 && ntiles > 1)
+  {
+    FtzScope ftz;
+    T* dcols = (T*)t_cols.get(sizeof(T) * maxrows * g.K);
+    for (int ph = 0; ph < 2; ++ph) {
+      const std::vector<Tile>& tiles = phase[ph];
+      // The implied barrier at the end of the loop separates the phases.
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < (int64_t)tiles.size(); ++i) {
+        if (!dcols) {
+          fail.note(gmpnn_set_error(GMPNN_E_OOM, "col buffer (%lld bytes)",
+                                    (long long)(sizeof(T) * maxrows * g.K)));
+          continue;
+        }
+        const Tile t = tiles[i];
+        const gmpnn_status st =
+            gmpnn_cpu_gemm(dtype_of<T>(), dcols, dout + t.r0 * d.C_out, w, 0, 0, t.r1 - t.r0, g.K,
+                           d.C_out, d.C_out, g.K, g.K, 1.0, 0.0);
+        fail.note(st);
+        if (st == GMPNN_OK) col2im_add_rows(din, dcols, d, t.r0, t.r1);
+      }
+    }
+  }
+  return fail.status(op);
+}
+
+// ------------------------------------------------------------------------------ filter gradient
+
+template <typename T>
+gmpnn_status backward_filter_impl(T* dw, const T* dout, const T* in, const gmpnn_conv2d_dims& d,
+                                  const char* op) {
+  const Geo g = geo(d);
+  const int64_t wsize = d.C_out * g.K;
+  if (wsize == 0) return GMPNN_OK;
+  const int nt = threads_for(g.M * g.K * d.C_out);
+  if (g.M == 0) {
+    fill_zero(dw, wsize, nt);
+    return GMPNN_OK;
+  }
+  if (pointwise(d))  // dW[C_out, C_in] = doutᵀ · in
+    return gmpnn_cpu_gemm(dtype_of<T>(), dw, dout, in, 1, 0, d.C_out, g.K, g.M, d.C_out, g.K, g.K,
+                          1.0, 0.0);
+  int64_t tr = tile_rows_for(g.M, g.K, sizeof(T), nt);
+  int64_t ntiles = (g.M + tr - 1) / tr;
+  bool partials = g_filter_mode == 1 ||
+                  (g_filter_mode == 0 && (nt == 1 || (int64_t)(nt - 1) * wsize * (int64_t)sizeof(T) <= kPartialBytes));
+  if (nt == 1 || ntiles == 1) partials = true;  // one worker: the same loop, no team
+  Failure fail;
+  if (partials) {
+    const int team = (nt > 1 && ntiles > 1) ? (int)std::min<int64_t>(nt, ntiles) : 1;
+    std::vector<T> extra;
+    if (team > 1) {
+      try {
+        extra.resize((size_t)(team - 1) * wsize);
+      } catch (...) {
+        return gmpnn_set_error(GMPNN_E_OOM, "%s: filter partials (%lld bytes)", op,
+                               (long long)((team - 1) * wsize * (int64_t)sizeof(T)));
+      }
+    }
+#pragma omp parallel num_threads(team) if (team > 1)
+    {
+      FtzScope ftz;
+      const int tid = omp_get_thread_num();
+      T* mine = tid == 0 ? dw : extra.data() + (size_t)(tid - 1) * wsize;
+      T* cols = (T*)t_cols.get(sizeof(T) * tr * g.K);
+      bool first = true;
+#pragma omp for schedule(static)
+      for (int64_t t = 0; t < ntiles; ++t) {
+        if (!cols) {
+          fail.note(gmpnn_set_error(GMPNN_E_OOM, "im2col buffer (%lld bytes)",
+                                    (long long)(sizeof(T) * tr * g.K)));
+          continue;
+        }
+        const int64_t r0 = t * tr, r1 = std::min(g.M, r0 + tr);
+        im2col_rows(cols, in, d, r0, r1);
+        fail.note(gmpnn_cpu_gemm(dtype_of<T>(), mine, dout + r0 * d.C_out, cols, 1, 0, d.C_out,
+                                 g.K, r1 - r0, d.C_out, g.K, g.K, 1.0, first ? 0.0 : 1.0));
+        first = false;
+      }
+      if (first) std::memset(mine, 0, sizeof(T) * wsize);  // this thread got no tile
+      // Sum the partials in thread order, split over the team by element ranges.
+#pragma omp barrier
+      if (team > 1) {
+        const int64_t lo = wsize * tid / team, hi = wsize * (tid + 1) / team;
+        for (int k = 1; k < team; ++k) {
+          const T* src = extra.data() + (size_t)(k - 1) * wsize;
+#pragma omp simd
+          for (int64_t i = lo; i < hi; ++i) dw[i] += src[i];
+        }
+      }
+    }
+    return fail.status(op);
+  }
+  // Sequential tiles: parallel im2col of a larger tile, then the threaded GEMM with beta = 1.
+  if (g_tile_rows_override <= 0)
+    tr = std::min(g.M, std::max<int64_t>(kTileMaxRows, kTileBytes / std::max<int64_t>(1, g.K * (int64_t)sizeof(T))));
+  ntiles = (g.M + tr - 1) / tr;
+  T* cols = (T*)t_cols.get(sizeof(T) * tr * g.K);
+  if (!cols)
+    return gmpnn_set_error(GMPNN_E_OOM, "%s: im2col buffer (%lld bytes)", op,
+                           (long long)(sizeof(T) * tr * g.K));
+  for (int64_t t = 0; t < ntiles; ++t) {
+    const int64_t r0 = t * tr, r1 = std::min(g.M, r0 + tr);
+    const int64_t rows = r1 - r0;
+    const int64_t chunk = std::max<int64_t>(1, rows / (4 * nt));
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t c0 = r0; c0 < r1; c0 += chunk) {
+      FtzScope ftz;
+      im2col_rows(cols + (c0 - r0) * g.K, in, d, c0, std::min(r1, c0 + chunk));
+    }
+    const gmpnn_status st =
+        gmpnn_cpu_gemm(dtype_of<T>(), dw, dout + r0 * d.C_out, cols, 1, 0, d.C_out, g.K, rows,
+                       d.C_out, g.K, g.K, 1.0, t == 0 ? 0.0 : 1.0);
+    if (st != GMPNN_OK) return st;
+  }
+  return GMPNN_OK;
+}
+
+// ------------------------------------------------------------------------------ references
+
+template <typename T>
+void forward_ref(T* out, const T* in, const T* w, const gmpnn_conv2d_dims& d) {
+  for (int64_t n = 0; n < d.N; ++n)
+    for (int64_t oh = 0; oh < d.OH; ++oh)
+      for (int64_t ow = 0; ow < d.OW; ++ow)
+        for (int64_t o = 0; o < d.C_out; ++o) {
+          double s = 0;
+          for (int64_t kh = 0; kh < d.KH; ++kh)
+            for (int64_t kw = 0; kw < d.KW; ++kw)
+              for (int64_t c = 0; c < d.C_in; ++c) {
+                const int64_t ih = oh * d.stride_h - d.pad_h + kh, iw = ow * d.stride_w - d.pad_w + kw;
+                if (ih < 0 || ih >= d.H || iw < 0 || iw >= d.W) continue;
+                s += (double)in[((n * d.H + ih) * d.W + iw) * d.C_in + c] *
+                     (double)w[((o * d.KH + kh) * d.KW + kw) * d.C_in + c];
+              }
+          out[((n * d.OH + oh) * d.OW + ow) * d.C_out + o] = (T)s;
+        }
+}
+
+template <typename T>
+void data_ref(T* din, const T* dout, const T* w, const gmpnn_conv2d_dims& d) {
+  std::vector<double> acc((size_t)(d.N * d.H * d.W * d.C_in), 0.0);
+  for (int64_t n = 0; n < d.N; ++n)
+    for (int64_t oh = 0; oh < d.OH; ++oh)
+      for (int64_t ow = 0; ow < d.OW; ++ow)
+        for (int64_t o = 0; o < d.C_out; ++o) {
+          const double g = (double)dout[((n * d.OH + oh) * d.OW + ow) * d.C_out + o];
+          for (int64_t kh = 0; kh < d.KH; ++kh)
+            for (int64_t kw = 0; kw < d.KW; ++kw)
+              for (int64_t c = 0; c < d.C_in; ++c) {
+                const int64_t ih = oh * d.stride_h - d.pad_h + kh, iw = ow * d.stride_w - d.pad_w + kw;
+                if (ih < 0 || ih >= d.H || iw < 0 || iw >= d.W) continue;
+                acc[((n * d.H + ih) * d.W + iw) * d.C_in + c] +=
+                    g * (double)w[((o * d.KH + kh) * d.KW + kw) * d.C_in + c];
+              }
+        }
+  for (size_t i = 0; i < acc.size(); ++i) din[i] = (T)acc[i];
+}
+
+template <typename T>
+void filter_ref(T* dw, const T* dout, const T* in, const gmpnn_conv2d_dims& d) {
+  std::vector<double> acc((size_t)(d.C_out * d.KH * d.KW * d.C_in), 0.0);
+  for (int64_t n = 0; n < d.N; ++n)
+    for (int64_t oh = 0; oh < d.OH; ++oh)
+      for (int64_t ow = 0; ow < d.OW; ++ow)
+        for (int64_t o = 0; o < d.C_out; ++o) {
+          const double g = (double)dout[((n * d.OH + oh) * d.OW + ow) * d.C_out + o];
+          for (int64_t kh = 0; kh < d.KH; ++kh)
+            for (int64_t kw = 0; kw < d.KW; ++kw)
+              for (int64_t c = 0; c < d.C_in; ++c) {
+                const int64_t ih = oh * d.stride_h - d.pad_h + kh, iw = ow * d.stride_w - d.pad_w + kw;
+                if (ih < 0 || ih >= d.H || iw < 0 || iw >= d.W) continue;
+                acc[((o * d.KH + kh) * d.KW + kw) * d.C_in + c] +=
+                    g * (double)in[((n * d.H + ih) * d.W + iw) * d.C_in + c];
+              }
+        }
+  for (size_t i = 0; i < acc.size(); ++i) dw[i] = (T)acc[i];
+}
+
+// Common argument checks: dims, and non-null pointers where elements exist.
+gmpnn_status check(const char* op, const gmpnn_conv2d_dims* d, const void* a, int64_t na,
+                   const void* b, int64_t nb, const void* c, int64_t nc) {
+  gmpnn_status st = gmpnn_conv2d_check_dims(d, op);
+  if (st != GMPNN_OK) return st;
+  if ((na > 0 && !a) || (nb > 0 && !b) || (nc > 0 && !c))
+    return gmpnn_set_error(GMPNN_E_ARG, "%s: NULL buffer", op);
+  return GMPNN_OK;
+}
+inline int64_t in_numel(const gmpnn_conv2d_dims* d) { return d->N * d->H * d->W * d->C_in; }
+inline int64_t out_numel(const gmpnn_conv2d_dims* d) { return d->N * d->OH * d->OW * d->C_out; }
+inline int64_t w_numel(const gmpnn_conv2d_dims* d) { return d->C_out * d->KH * d->KW * d->C_in; }
+
+}  // namespace
+
+#define GMPNN_CONV_CHECK(op, d, a, na, b, nb, c, nc)               \
+  do {                                                             \
+    gmpnn_status st_ = check(op, d, a, na, b, nb, c, nc);           \
+    if (st_ != GMPNN_OK) return st_;                               \
+  } while (0)
+
+extern "C" gmpnn_status gmpnn_cpu_conv2d_forward(gmpnn_dtype dt, void* out, const void* in,
+                                                 const void* weight, const gmpnn_conv2d_dims* d) {
+  const char* op = "conv2d_forward";
+  if (!d) return gmpnn_set_error(GMPNN_E_ARG, "%s: NULL dims", op);
+  GMPNN_CONV_CHECK(op, d, out, out_numel(d), in, in_numel(d), weight, w_numel(d));
+  GMPNN_DISPATCH_FLOAT(dt, op, return forward_impl<T>((T*)out, (const T*)in, (const T*)weight, *d, op));
+}
+
+extern "C" gmpnn_status gmpnn_cpu_conv2d_backward_data(gmpnn_dtype dt, void* din, const void* dout,
+                                                       const void* weight,
+                                                       const gmpnn_conv2d_dims* d) {
+  const char* op = "conv2d_backward_data";
+  if (!d) return gmpnn_set_error(GMPNN_E_ARG, "%s: NULL dims", op);
+  GMPNN_CONV_CHECK(op, d, din, in_numel(d), dout, out_numel(d), weight, w_numel(d));
+  GMPNN_DISPATCH_FLOAT(dt, op,
+                       return backward_data_impl<T>((T*)din, (const T*)dout, (const T*)weight, *d, op));
+}
+
+extern "C" gmpnn_status gmpnn_cpu_conv2d_backward_filter(gmpnn_dtype dt, void* dweight,
+                                                         const void* dout, const void* in,
+                                                         const gmpnn_conv2d_dims* d) {
+  const char* op = "conv2d_backward_filter";
+  if (!d) return gmpnn_set_error(GMPNN_E_ARG, "%s: NULL dims", op);
+  GMPNN_CONV_CHECK(op, d, dweight, w_numel(d), dout, out_numel(d), in, in_numel(d));
+  GMPNN_DISPATCH_FLOAT(dt, op,
+                       return backward_filter_impl<T>((T*)dweight, (const T*)dout, (const T*)in, *d, op));
+}
+
+extern "C" gmpnn_status gmpnn_cpu_conv2d_forward_reference(gmpnn_dtype dt, void* out,
+                                                           const void* in, const void* weight,
+                                                           const gmpnn_conv2d_dims* d) {
+  const char* op = "conv2d_forward_reference";
+  if (!d) return gmpnn_set_error(GMPNN_E_ARG, "%s: NULL dims", op);
+  GMPNN_CONV_CHECK(op, d, out, out_numel(d), in, in_numel(d), weight, w_numel(d));
+  GMPNN_DISPATCH_FLOAT(dt, op, forward_ref<T>((T*)out, (const T*)in, (const T*)weight, *d); return GMPNN_OK);
+}
+
+extern "C" gmpnn_status gmpnn_cpu_conv2d_backward_data_reference(gmpnn_dtype dt, void* din,
+                                                                 const void* dout,
+                                                                 const void* weight,
+                                                                 const gmpnn_conv2d_dims* d) {
+  const char* op = "conv2d_backward_data_reference";
+  if (!d) return gmpnn_set_error(GMPNN_E_ARG, "%s: NULL dims", op);
+  GMPNN_CONV_CHECK(op, d, din, in_numel(d), dout, out_numel(d), weight, w_numel(d));
+  GMPNN_DISPATCH_FLOAT(dt, op, data_ref<T>((T*)din, (const T*)dout, (const T*)weight, *d); return GMPNN_OK);
+}
+
+extern "C" gmpnn_status gmpnn_cpu_conv2d_backward_filter_reference(gmpnn_dtype dt, void* dweight,
+                                                                   const void* dout,
+                                                                   const void* in,
+                                                                   const gmpnn_conv2d_dims* d) {
+  const char* op = "conv2d_backward_filter_reference";
+  if (!d) return gmpnn_set_error(GMPNN_E_ARG, "%s: NULL dims", op);
+  GMPNN_CONV_CHECK(op, d, dweight, w_numel(d), dout, out_numel(d), in, in_numel(d));
+  GMPNN_DISPATCH_FLOAT(dt, op, filter_ref<T>((T*)dweight, (const T*)dout, (const T*)in, *d); return GMPNN_OK);
+}
+
+extern "C" void gmpnn_cpu_conv2d_set_tiling_for_testing(int64_t tile_rows, int filter_mode) {
+  g_tile_rows_override = tile_rows > 0 ? tile_rows : 0;
+  g_filter_mode = filter_mode;
+}
