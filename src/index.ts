@@ -23,6 +23,11 @@ export function setNumThreads(n: number): void {
   native.setNumThreads(n);
 }
 
+/** Returns the memory cached by the host and device allocators to the system. */
+export function emptyCache(): void {
+  native.emptyCache();
+}
+
 /** Waits for queued device work (CUDA); a no-op on the CPU. */
 export function synchronize(): void {
   native.synchronize();

@@ -30,7 +30,8 @@ export interface NativeAddon {
   download(b: Buf): Float32Array | Float64Array;
   downloadAsync(b: Buf): Promise<Float32Array | Float64Array>;
   copy(dst: Buf, src: Buf): void;
-  liveBuffers(): { cpu: { buffers: number; bytes: number }; cuda: { buffers: number; bytes: number; cachedBytes?: number } };
+  liveBuffers(): { cpu: { buffers: number; bytes: number; cachedBytes: number }; cuda: { buffers: number; bytes: number; cachedBytes?: number } };
+  emptyCache(): void;
   backends(): BackendInfo;
   setNumThreads(n: number): void;
   synchronize(): void;

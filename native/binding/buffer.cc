@@ -330,6 +330,7 @@ Napi::Value LiveBuffers(const Napi::CallbackInfo& info) {
     e.Set("bytes", Napi::Number::New(env, (double)c.bytes[d].load()));
     o.Set(names[d], e);
   }
+o.Get("cpu").As<Napi::Object>().Set("cachedBytes", Napi::Number::New(env, (double)gmpnn_cpu_cached_bytes()));
 #ifdef GMPNN_WITH_CUDA
   size_t allocated = 0, cached = 0;
   if (gmpnn_cuda_memory_stats(&allocated, &cached) == GMPNN_OK) {
@@ -379,6 +380,15 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
+  gmpnn_cpu_empty_cache();
+#ifdef GMPNN_WITH_CUDA
+  int count = 0;
+  if (gmpnn_cuda_device_count(&count) == GMPNN_OK && count > 0) gmpnn_cuda_empty_cache();
+#endif
+  return info.Env().Undefined();
+}
+
 Napi::Value Synchronize(const Napi::CallbackInfo& info) {
 #ifdef GMPNN_WITH_CUDA
   int count = 0;
@@ -403,6 +413,7 @@ void RegisterMemory(Napi::Env env, Napi::Object exports) {
   exports.Set("backends", Napi::Function::New(env, Backends));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("synchronize", Napi::Function::New(env, Synchronize));
+  exports.Set("emptyCache", Napi::Function::New(env, EmptyCache));
 }
 
 }  // namespace gmpnn_binding

@@ -9,9 +9,13 @@
 extern "C" {
 #endif
 
-/* 64-byte aligned host memory. gmpnn_cpu_malloc returns NULL on failure. */
+/* 64-byte aligned host memory through a caching allocator (freed blocks are reused by size
+ * class; GMPNN_CPU_CACHE_MB caps the cache, default 1024). gmpnn_cpu_malloc returns NULL on
+ * failure. */
 void* gmpnn_cpu_malloc(size_t bytes);
 void gmpnn_cpu_free(void* ptr);
+size_t gmpnn_cpu_cached_bytes(void);
+void gmpnn_cpu_empty_cache(void);
 /* Threads used by CPU kernels (OpenMP); n <= 0 restores the default. */
 void gmpnn_cpu_set_num_threads(int n);
 int gmpnn_cpu_num_threads(void);
