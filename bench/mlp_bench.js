@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// UCI-size MLP training throughput (issue 3): epochs/s of SP and GmP in gmpnn, and the same GmP
+// and SP MLPs in PyTorch CPU eager measured in the same run (when a Python with torch is found:
+// GMPNN_PYTHON, else .venv/bin/python, else python3). One hidden layer of 100 ReLU units, MAE
+// loss, Adam, batches in a fixed order. Best of 3 timed windows after warm-up.
+//   node bench/mlp_bench.js [--quick] [--write]   (--write updates bench/RESULTS.md)
+'use strict';
+const path = require('node:path');
+const fs = require('node:fs');
+const os = require('node:os');
+const { spawnSync } = require('node:child_process');
+const g = require('..');
+
+const quick = process.argv.includes('--quick');
+const seconds = quick ? 0.3 : 1.0;
+const shapes = [
+  { set: 'boston-like', rows: 455, features: 13, batch: 1024 },
+  { set: 'power-like', rows: 8611, features: 4, batch: 1024 },
+  { set: 'naval-like', rows: 10740, features: 16, batch: 1024 },
+  { set: 'boston, batch 32', rows: 455, features: 13, batch: 32 },
+];
+const dtypes = ['float64', 'float32'];
+
+function timeOurs(kind, cfg, dtype) {
+  g.manualSeed(0);
+  const model = g.models.mlp({ inFeatures: cfg.features, hidden: 100, out: 1, parameterization: kind, dtype });
+  const opt = new g.optim.Adam(model.parameters(), { lr: 1e-3 });
+  const x = g.keep(g.randn([cfg.rows, cfg.features], { dtype }));
+  const y = g.keep(g.randn([cfg.rows, 1], { dtype }));
+  const batches = [];
+  for (let s = 0; s < cfg.rows; s += cfg.batch) {
+    const n = Math.min(cfg.batch, cfg.rows - s);
+    batches.push([g.keep(g.slice(x, [s, 0], [n, cfg.features])), g.keep(g.slice(y, [s, 0], [n, 1]))]);
+  }
+  const epoch = () => {
+    for (const [xb, yb] of batches)
+      g.tidy(() => {
+        opt.zeroGrad();
+        g.mae(model.forward(xb), yb).backward();
+        opt.step();
+      });
+  };
+  for (let i = 0; i < 5; i++) epoch();
+  let best = 0;
+  for (let rep = 0; rep < 3; rep++) {
+    const t0 = process.hrtime.bigint();
+    let n = 0;
+    let dt = 0;
+    do {
+      epoch();
+      n++;
+      dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    } while (dt < seconds);
+    best = Math.max(best, n / dt);
+  }
+  g.dispose([x, y, batches]);
+  model.dispose();
+  opt.dispose();
+  return best;
+}
+
+function findPython() {
+  const cands = [process.env.GMPNN_PYTHON, path.join(__dirname, '..', '.venv', 'bin', 'python'), 'python3'].filter(Boolean);
+  for (const p of cands) {
+    const r = spawnSync(p, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+    if (r.status === 0) return { python: p, version: r.stdout.trim() };
+  }
+  return null;
+}
+
+const rows = [];
+const configs = [];
+for (const cfg of shapes)
+  for (const dtype of dtypes) {
+    const name = `${cfg.set} ${dtype}`;
+    const sp = timeOurs('sp', cfg, dtype);
+    const gmp = timeOurs('gmp', cfg, dtype);
+    rows.push({ name, cfg, dtype, sp, gmp });
+    for (const kind of ['gmp', 'sp']) configs.push({ name: `${name} ${kind}`, kind, rows: cfg.rows, features: cfg.features, hidden: 100, batch: cfg.batch, dtype, seconds });
+  }
+
+const py = findPython();
+const torch = {};
+if (py) {
+  const r = spawnSync(py.python, [path.join(__dirname, 'peers', 'mlp_torch.py'), JSON.stringify(configs), String(g.backends().cpu.threads)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) console.error(r.stderr);
+  for (const line of r.stdout.split('\n').filter(Boolean)) {
+    const o = JSON.parse(line);
+    torch[o.name] = o.epochsPerSec;
+  }
+} else {
+  console.log('PyTorch not found: install it to compare (python3 -m venv .venv && PIP_INDEX_URL=<local mirror> .venv/bin/pip install torch); timing gmpnn only');
+}
+
+const f = (x) => (x === undefined ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const lines = [
+  `| shape (rows × features, batch) | dtype | gmpnn SP ep/s | gmpnn GmP ep/s | GmP/SP step-time ratio | PyTorch GmP ep/s | PyTorch SP ep/s | gmpnn GmP ÷ PyTorch GmP |`,
+  `|---|---|---|---|---|---|---|---|`,
+];
+for (const r of rows) {
+  const tg = torch[`${r.name} gmp`], ts = torch[`${r.name} sp`];
+  lines.push(`| ${r.cfg.set} (${r.cfg.rows}×${r.cfg.features}, ${r.cfg.batch}) | ${r.dtype} | ${f(r.sp)} | ${f(r.gmp)} | ${(r.sp / r.gmp).toFixed(3)} | ${f(tg)} | ${f(ts)} | ${tg ? (r.gmp / tg).toFixed(1) + '×' : '–'} |`);
+}
+const cpu = (os.cpus()[0] || { model: 'unknown' }).model;
+const header = `Machine: ${cpu}, ${os.cpus().length} cores, gmpnn ${g.backends().cpu.threads} threads (GEMM ${g.backends().cpu.gemmIsa})` + (py ? `, PyTorch ${py.version} (${g.backends().cpu.threads} threads)` : '') + `. Date: ${new Date().toISOString().slice(0, 10)}.`;
+const table = [header, '', ...lines].join('\n');
+console.log(table);
+
+if (process.argv.includes('--write')) {
+  const file = path.join(__dirname, 'RESULTS.md');
+  const section = `## MLP training throughput (UCI sizes)\n\nOne hidden layer of 100 ReLU units + dense(1), MAE, Adam, epochs over fixed-order batches; best of 3 windows. Command: \`node bench/mlp_bench.js --write\`.\n\n${table}\n`;
+  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const re = /## MLP training throughput \(UCI sizes\)\n[\s\S]*?(?=\n## |$)/;
+  text = re.test(text) ? text.replace(re, section.trimEnd() + '\n') : text.trimEnd() + '\n\n' + section;
+  fs.writeFileSync(file, text);
+}
