@@ -1,9 +1,11 @@
 // CPU GmP kernel timings (gmpnn/gmp.h): u(θ) forward and the dθ reverse scan for the paper's
-// layer shapes, and the fused epilogues at the MLP size and a VGG-6 conv output size.
+// layer shapes, the vectorized sin/cos they use (vs std::sin + std::cos), and the fused epilogues
+// at the MLP size and a VGG-6 conv output size.
 // Prints a markdown table: median time per call (µs) and effective bandwidth (bytes that the
 // kernel must read and write, per second). Usage: gmp_bench [--threads N] [--min-ms T]
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -14,6 +16,10 @@
 
 #include "gmpnn/device.h"
 #include "gmpnn/gmp.h"
+
+namespace gmpnn_cpu {
+void sincos_f64(const double* x, double* s, double* c, int64_t n);  // native/cpu/simd_math.h
+}
 
 namespace {
 
@@ -83,6 +89,21 @@ void bench_direction(int64_t m, int64_t n) {
   row("direction fwd+bwd", shape, dts, tf + tb, fb + bb);
 }
 
+// The vectorized sin/cos alone (both outputs), against scalar std::sin + std::cos.
+void bench_sincos(int64_t n) {
+  std::vector<double> x = rand_vec<double>((size_t)n, -3, 3, 6), s((size_t)n), c((size_t)n);
+  const std::string shape = std::to_string(n);
+  double tv = time_us([&] { gmpnn_cpu::sincos_f64(x.data(), s.data(), c.data(), n); });
+  double ts = time_us([&] {
+    for (int64_t i = 0; i < n; ++i) {
+      s[(size_t)i] = std::sin(x[(size_t)i]);
+      c[(size_t)i] = std::cos(x[(size_t)i]);
+    }
+  });
+  row("sincos (simd, internal)", shape, "f64", tv, 24.0 * n);
+  row("sincos (std::sin + cos)", shape, "f64", ts, 24.0 * n);
+}
+
 template <typename T>
 void bench_epilogue(int64_t rows, int64_t cols) {
   const gmpnn_dtype dt = sizeof(T) == 4 ? GMPNN_F32 : GMPNN_F64;
@@ -120,6 +141,7 @@ int main(int argc, char** argv) {
   std::printf("| %-28s | %-19s | %-3s | %11s | %7s |\n", "kernel", "m x n / rows x cols", "dt",
               "us", "GB/s");
   std::printf("|------------------------------|---------------------|-----|-------------|---------|\n");
+  bench_sincos(4096);
   const int64_t shapes[][2] = {{100, 13}, {128, 27}, {128, 1152}, {256, 1152}, {512, 4608}};
   for (auto& sh : shapes) bench_direction<float>(sh[0], sh[1]);
   for (auto& sh : shapes) bench_direction<double>(sh[0], sh[1]);

@@ -1,7 +1,8 @@
 // Geometric Parameterization CPU kernels (gmpnn/gmp.h, GMP_SPEC.md §2–§4).
 //
-// Direction kernels work one unit (one row of θ / U) at a time: the prefix product of sines and
-// the reverse recurrence are sequential along the fan-in, so the parallelism is across units.
+// Direction kernels: the prefix product of sines and the reverse recurrence are sequential along
+// the fan-in, so the parallelism is across units (with AVX2, four units per SIMD lane group; the
+// sin/cos come from the vectorized sincos in simd_math.h, ≤ 1 ulp vs glibc).
 // All trigonometry and the scans run in double whatever the storage type, so float32 prefix
 // products keep their precision and ordinary initializations never produce subnormal floats; a
 // float result that would still be subnormal is written as (signed) zero, which is what FTZ does.
@@ -14,16 +15,36 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstdint>
 #include <memory>
 #include <new>
 #include <vector>
 
 #include "cpu_util.h"
+#include "simd_math.h"
 #include "gmpnn/gmp.h"
 
 namespace {
 
 using gmpnn_cpu::kParallelGrain;
+
+// Runs body under FtzScope: on the OpenMP team when par (body's `omp for` loops then share the
+// work), otherwise directly on the calling thread, where those orphaned `omp for` loops run
+// serially. A serialized `#pragma omp parallel if (false)` still costs about 1 µs in libgomp,
+// as much as a whole 100×13 direction kernel.
+template <typename F>
+inline void run_region(bool par, F&& body) {
+  if (par) {
+#pragma omp parallel
+    {
+      gmpnn_cpu::FtzScope ftz;
+      body();
+    }
+  } else {
+    gmpnn_cpu::FtzScope ftz;
+    body();
+  }
+}
 
 // Converts a double result to the storage type; float subnormals become signed zero.
 template <typename T>
@@ -38,6 +59,234 @@ inline double store<double>(double v) {
 }
 
 // ------------------------------------------------------------------------------ direction
+//
+// sin/cos are computed in a vectorized pass (simd_math.h) into small buffers, then the sequential
+// prefix product and reverse recurrence run over those buffers in double. With AVX2 the units are
+// processed four at a time, one unit per SIMD lane: angles are transposed in 4×4 blocks into a
+// [k][lane] buffer, so the sin/cos pass is a plain array pass and each step of the scans is one
+// vector operation for four independent units. A last group with fewer than four units repeats
+// its last unit in the spare lanes and stores only the real ones, so every unit goes through the
+// same arithmetic whatever m, the grouping or the thread count.
+
+#if GMPNN_SIMD_SINCOS
+
+constexpr int64_t kLanes = 4;
+constexpr int64_t kBwdStack = 128;   // fan-ins up to this use a stack buffer in the backward pass
+
+inline void transpose4(__m256d& r0, __m256d& r1, __m256d& r2, __m256d& r3) {
+  const __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
+  const __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+  r0 = _mm256_permute2f128_pd(t0, t2, 0x20);
+  r1 = _mm256_permute2f128_pd(t1, t3, 0x20);
+  r2 = _mm256_permute2f128_pd(t0, t2, 0x31);
+  r3 = _mm256_permute2f128_pd(t1, t3, 0x31);
+}
+
+template <typename T>
+inline __m256d load4(const T* p);
+template <>
+inline __m256d load4<double>(const double* p) {
+  return _mm256_loadu_pd(p);
+}
+template <>
+inline __m256d load4<float>(const float* p) {
+  return _mm256_cvtps_pd(_mm_loadu_ps(p));
+}
+
+// Vector store<T>: float subnormals become signed zero, exactly like the scalar store<float>.
+template <typename T>
+inline void store4(T* p, __m256d v);
+template <>
+inline void store4<double>(double* p, __m256d v) {
+  _mm256_storeu_pd(p, v);
+}
+template <>
+inline void store4<float>(float* p, __m256d v) {
+  const __m256d sign = _mm256_set1_pd(-0.0);
+  const __m256d tiny =
+      _mm256_cmp_pd(_mm256_andnot_pd(sign, v), _mm256_set1_pd((double)FLT_MIN), _CMP_LT_OQ);
+  v = _mm256_blendv_pd(v, _mm256_and_pd(v, sign), tiny);
+  _mm_storeu_ps(p, _mm256_cvtpd_ps(v));
+}
+
+// Row pointers of a group: lanes past the last real unit repeat it.
+template <typename T>
+struct Rows {
+  T* p[kLanes];
+};
+template <typename T>
+inline Rows<T> group_rows(T* base, int64_t j0, int64_t cnt, int64_t ld) {
+  Rows<T> r;
+  for (int64_t l = 0; l < kLanes; ++l) r.p[l] = base + (j0 + std::min(l, cnt - 1)) * ld;
+  return r;
+}
+
+// Column k of a group (one value per lane), as double.
+template <typename T>
+inline __m256d load_col(const Rows<const T>& r, int64_t k) {
+  return _mm256_setr_pd((double)r.p[0][k], (double)r.p[1][k], (double)r.p[2][k],
+                        (double)r.p[3][k]);
+}
+
+// Columns k .. k+3 of a group: v[i] = column k + i.
+template <typename T>
+inline void load_block(const Rows<const T>& r, int64_t k, __m256d* v) {
+  v[0] = load4<T>(r.p[0] + k);
+  v[1] = load4<T>(r.p[1] + k);
+  v[2] = load4<T>(r.p[2] + k);
+  v[3] = load4<T>(r.p[3] + k);
+  transpose4(v[0], v[1], v[2], v[3]);
+}
+
+// Stores columns k .. k+3 (v[i] = column k + i) into the cnt real rows.
+template <typename T>
+inline void store_block(const Rows<T>& r, int64_t cnt, int64_t k, __m256d* v) {
+  transpose4(v[0], v[1], v[2], v[3]);
+  store4<T>(r.p[0] + k, v[0]);
+  if (cnt > 1) store4<T>(r.p[1] + k, v[1]);
+  if (cnt > 2) store4<T>(r.p[2] + k, v[2]);
+  if (cnt > 3) store4<T>(r.p[3] + k, v[3]);
+}
+
+// Stores one column k into the cnt real rows.
+template <typename T>
+inline void store_col(const Rows<T>& r, int64_t cnt, int64_t k, __m256d v) {
+  alignas(32) double t[kLanes];
+  _mm256_store_pd(t, v);
+  for (int64_t l = 0; l < cnt; ++l) r.p[l][k] = store<T>(t[l]);
+}
+
+// Units j0 .. j0+cnt-1 (cnt ≤ 4). sin/cos are computed four columns at a time right before the
+// scan uses them (independent of the scan, so they overlap with its multiply chain).
+template <typename T>
+void direction_forward_group(T* U, const T* theta, int64_t j0, int64_t cnt, int64_t n) {
+  const int64_t a = n - 1;
+  const Rows<const T> th = group_rows<const T>(theta, j0, cnt, a);
+  const Rows<T> u = group_rows<T>(U, j0, cnt, n);
+  __m256d P = _mm256_set1_pd(1.0);  // P_{k-1} of the four units
+  int64_t k = 0;
+  for (; k + 4 <= a; k += 4) {
+    __m256d v[4], sn[4];
+    load_block<T>(th, k, v);
+    for (int i = 0; i < 4; ++i) gmpnn_cpu::sincos4(v[i], &sn[i], &v[i]);
+    for (int i = 0; i < 4; ++i) {
+      v[i] = _mm256_mul_pd(P, v[i]);  // u_k = P_{k-1}·cos θ_k
+      P = _mm256_mul_pd(P, sn[i]);
+    }
+    store_block<T>(u, cnt, k, v);
+  }
+  for (; k < a; ++k) {
+    __m256d sn, cs;
+    gmpnn_cpu::sincos4(load_col<T>(th, k), &sn, &cs);
+    store_col<T>(u, cnt, k, _mm256_mul_pd(P, cs));
+    P = _mm256_mul_pd(P, sn);
+  }
+  store_col<T>(u, cnt, n - 1, P);
+}
+
+// Division-free reverse recurrence (§4) for units j0 .. j0+cnt-1. scratch: 12·(n-1) doubles,
+// 32-byte aligned (s, c, P_{i-1}, each [i][lane]).
+template <typename T>
+void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0, int64_t cnt,
+                              int64_t n, double* scratch) {
+  const int64_t a = n - 1;
+  double* s = scratch;
+  double* c = scratch + kLanes * a;
+  double* P = scratch + 2 * kLanes * a;
+  const Rows<const T> th = group_rows<const T>(theta, j0, cnt, a);
+  const Rows<const T> g = group_rows<const T>(dU, j0, cnt, n);
+  const Rows<T> d = group_rows<T>(dtheta, j0, cnt, a);
+  // Forward: sin/cos and the prefix products P_{i-1}.
+  __m256d p = _mm256_set1_pd(1.0);
+  const int64_t a4 = a & ~int64_t(3);
+  for (int64_t i = 0; i < a4; i += 4) {
+    __m256d v[4];
+    load_block<T>(th, i, v);
+    for (int l = 0; l < 4; ++l) {
+      __m256d si, ci;
+      gmpnn_cpu::sincos4(v[l], &si, &ci);
+      _mm256_store_pd(s + 4 * (i + l), si);
+      _mm256_store_pd(c + 4 * (i + l), ci);
+      _mm256_store_pd(P + 4 * (i + l), p);  // P_{i-1} in 1-based terms
+      p = _mm256_mul_pd(p, si);
+    }
+  }
+  for (int64_t i = a4; i < a; ++i) {
+    __m256d si, ci;
+    gmpnn_cpu::sincos4(load_col<T>(th, i), &si, &ci);
+    _mm256_store_pd(s + 4 * i, si);
+    _mm256_store_pd(c + 4 * i, ci);
+    _mm256_store_pd(P + 4 * i, p);
+    p = _mm256_mul_pd(p, si);
+  }
+  // Reverse: R_{n-1} = g_n, then dθ_i = P_{i-1}·(c_i·R_i − s_i·g_i), R_{i-1} = g_i·c_i + s_i·R_i.
+  __m256d R = load_col<T>(g, n - 1);
+  auto step = [&](int64_t i, __m256d gi) {
+    const __m256d ci = _mm256_load_pd(c + 4 * i), si = _mm256_load_pd(s + 4 * i);
+    const __m256d di = _mm256_mul_pd(_mm256_load_pd(P + 4 * i),
+                                     _mm256_fmsub_pd(ci, R, _mm256_mul_pd(si, gi)));
+    R = _mm256_fmadd_pd(gi, ci, _mm256_mul_pd(si, R));
+    return di;
+  };
+  // The a mod 4 highest angles one at a time, then blocks of four with transposed loads of dU and
+  // transposed stores of dθ.
+  for (int64_t i = a - 1; i >= a4; --i) store_col<T>(d, cnt, i, step(i, load_col<T>(g, i)));
+  for (int64_t i0 = a4 - 4; i0 >= 0; i0 -= 4) {
+    __m256d gv[4], dv[4];
+    load_block<T>(g, i0, gv);
+    for (int l = 3; l >= 0; --l) dv[l] = step(i0 + l, gv[l]);
+    store_block<T>(d, cnt, i0, dv);
+  }
+}
+
+template <typename T>
+gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n) {
+  const int64_t ng = (m + kLanes - 1) / kLanes;
+  const bool par = ng > 1 && m * n >= kParallelGrain;
+  run_region(par, [&] {
+#pragma omp for schedule(static)
+    for (int64_t gi = 0; gi < ng; ++gi) {
+      const int64_t j0 = gi * kLanes;
+      direction_forward_group<T>(U, theta, j0, std::min(kLanes, m - j0), n);
+    }
+  });
+  return GMPNN_OK;
+}
+
+template <typename T>
+gmpnn_status direction_backward_impl(T* dtheta, const T* dU, const T* theta, int64_t m,
+                                     int64_t n) {
+  const int64_t ng = (m + kLanes - 1) / kLanes;
+  const bool par = ng > 1 && m * n >= kParallelGrain;
+  bool oom = false;
+  run_region(par, [&] {
+    // Small fan-ins (the common MLP case) use a stack buffer: no allocation per call.
+    alignas(32) double small[3 * kLanes * kBwdStack];
+    std::unique_ptr<double[]> heap;
+    double* scratch = small;
+    if (n - 1 > kBwdStack) {
+      heap.reset(new (std::nothrow) double[3 * kLanes * (size_t)(n - 1) + 4]);
+      // 32-byte alignment for the aligned vector loads/stores
+      scratch = heap ? (double*)(((uintptr_t)heap.get() + 31) & ~(uintptr_t)31) : nullptr;
+    }
+    if (!scratch) {
+#pragma omp atomic write
+      oom = true;
+    }
+#pragma omp for schedule(static)
+    for (int64_t gi = 0; gi < ng; ++gi) {
+      const int64_t j0 = gi * kLanes;
+      if (scratch)
+        direction_backward_group<T>(dtheta, dU, theta, j0, std::min(kLanes, m - j0), n, scratch);
+    }
+  });
+  if (oom)
+    return gmpnn_set_error(GMPNN_E_OOM, "gmp_direction_backward: scratch allocation failed (n=%lld)",
+                           (long long)n);
+  return GMPNN_OK;
+}
+
+#else  // portable path: one unit at a time
 
 template <typename T>
 void direction_forward_unit(T* u, const T* th, int64_t n) {
@@ -73,6 +322,42 @@ void direction_backward_unit(T* dth, const T* g, const T* th, int64_t n, double*
     R = gi * c[i] + s[i] * R;  // R_{i-1}
   }
 }
+
+template <typename T>
+gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n) {
+  const bool par = m > 1 && m * n >= kParallelGrain;
+  run_region(par, [&] {
+#pragma omp for schedule(static)
+    for (int64_t j = 0; j < m; ++j) direction_forward_unit<T>(U + j * n, theta + j * (n - 1), n);
+  });
+  return GMPNN_OK;
+}
+
+template <typename T>
+gmpnn_status direction_backward_impl(T* dtheta, const T* dU, const T* theta, int64_t m,
+                                     int64_t n) {
+  const bool par = m > 1 && m * n >= kParallelGrain;
+  bool oom = false;
+  run_region(par, [&] {
+    std::unique_ptr<double[]> scratch(new (std::nothrow) double[3 * (size_t)(n - 1)]);
+    if (!scratch) {
+#pragma omp atomic write
+      oom = true;
+    }
+#pragma omp for schedule(static)
+    for (int64_t j = 0; j < m; ++j) {
+      if (scratch)
+        direction_backward_unit<T>(dtheta + j * (n - 1), dU + j * n, theta + j * (n - 1), n,
+                                   scratch.get());
+    }
+  });
+  if (oom)
+    return gmpnn_set_error(GMPNN_E_OOM, "gmp_direction_backward: scratch allocation failed (n=%lld)",
+                           (long long)n);
+  return GMPNN_OK;
+}
+
+#endif  // GMPNN_SIMD_SINCOS
 
 // Inverse map (§2) for one unit, computed in double. Returns r = ‖x‖.
 //
@@ -116,51 +401,11 @@ double direction_inverse_unit(T* th, const T* x, int64_t n, int abs_last, double
 }
 
 template <typename T>
-gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n) {
-  const bool par = m > 1 && m * n >= kParallelGrain;
-#pragma omp parallel if (par)
-  {
-    gmpnn_cpu::FtzScope ftz;
-#pragma omp for schedule(static)
-    for (int64_t j = 0; j < m; ++j) direction_forward_unit<T>(U + j * n, theta + j * (n - 1), n);
-  }
-  return GMPNN_OK;
-}
-
-template <typename T>
-gmpnn_status direction_backward_impl(T* dtheta, const T* dU, const T* theta, int64_t m,
-                                     int64_t n) {
-  const bool par = m > 1 && m * n >= kParallelGrain;
-  bool oom = false;
-#pragma omp parallel if (par)
-  {
-    gmpnn_cpu::FtzScope ftz;
-    std::unique_ptr<double[]> scratch(new (std::nothrow) double[3 * (size_t)(n - 1)]);
-    if (!scratch) {
-#pragma omp atomic write
-      oom = true;
-    }
-#pragma omp for schedule(static)
-    for (int64_t j = 0; j < m; ++j) {
-      if (scratch)
-        direction_backward_unit<T>(dtheta + j * (n - 1), dU + j * n, theta + j * (n - 1), n,
-                                   scratch.get());
-    }
-  }
-  if (oom)
-    return gmpnn_set_error(GMPNN_E_OOM, "gmp_direction_backward: scratch allocation failed (n=%lld)",
-                           (long long)n);
-  return GMPNN_OK;
-}
-
-template <typename T>
 gmpnn_status direction_inverse_impl(T* theta, T* r, const T* W, int64_t m, int64_t n,
                                     int abs_last) {
   const bool par = m > 1 && m * n >= kParallelGrain;
   bool oom = false;
-#pragma omp parallel if (par)
-  {
-    gmpnn_cpu::FtzScope ftz;
+  run_region(par, [&] {
     std::unique_ptr<double[]> tail2(new (std::nothrow) double[(size_t)n]);
     if (!tail2) {
 #pragma omp atomic write
@@ -172,7 +417,7 @@ gmpnn_status direction_inverse_impl(T* theta, T* r, const T* W, int64_t m, int64
         r[j] = (T)direction_inverse_unit<T>(theta + j * (n - 1), W + j * n, n, abs_last,
                                             tail2.get());
     }
-  }
+  });
   if (oom)
     return gmpnn_set_error(GMPNN_E_OOM, "gmp_direction_inverse: scratch allocation failed (n=%lld)",
                            (long long)n);
@@ -213,9 +458,7 @@ void epilogue_forward_impl(T* Y, T* Z, const T* lambda, const T* r, int64_t rows
   const Tiling tl = make_tiling(rows, cols);
   const int64_t ntiles = tl.nrb * tl.ncb;
   const bool par = ntiles > 1 && rows * cols >= kParallelGrain;
-#pragma omp parallel if (par)
-  {
-    gmpnn_cpu::FtzScope ftz;
+  run_region(par, [&] {
 #pragma omp for schedule(static)
     for (int64_t t = 0; t < ntiles; ++t) {
       const int64_t rb = t / tl.ncb, cb = t % tl.ncb;
@@ -232,7 +475,7 @@ void epilogue_forward_impl(T* Y, T* Z, const T* lambda, const T* r, int64_t rows
         }
       }
     }
-  }
+  });
 }
 
 template <typename T, int ACT>
@@ -256,9 +499,7 @@ gmpnn_status epilogue_backward_impl(T* dZ, T* dlambda, T* dr, const T* dY, const
   }
   double* PL = want ? pl.data() : nullptr;
   double* PR = want ? pr.data() : nullptr;
-#pragma omp parallel if (par)
-  {
-    gmpnn_cpu::FtzScope ftz;
+  run_region(par, [&] {
 #pragma omp for schedule(static)
     for (int64_t t = 0; t < ntiles; ++t) {
       const int64_t rb = t / tl.ncb, cb = t % tl.ncb;
@@ -304,11 +545,10 @@ gmpnn_status epilogue_backward_impl(T* dZ, T* dlambda, T* dr, const T* dY, const
         }
       }
     }
-  }
+  });
   if (want) {
     const bool par2 = tl.nrb * cols >= kParallelGrain;
-#pragma omp parallel for schedule(static) if (par2)
-    for (int64_t j = 0; j < cols; ++j) {
+    auto col = [&](int64_t j) {
       double sl = 0.0, sr = 0.0;
       for (int64_t b = 0; b < tl.nrb; ++b) {
         sl += PL[b * cols + j];
@@ -316,6 +556,12 @@ gmpnn_status epilogue_backward_impl(T* dZ, T* dlambda, T* dr, const T* dY, const
       }
       if (dlambda) dlambda[j] = (T)(sl * (double)r[j]);
       if (dr) dr[j] = (T)sr;
+    };
+    if (par2) {
+#pragma omp parallel for schedule(static)
+      for (int64_t j = 0; j < cols; ++j) col(j);
+    } else {
+      for (int64_t j = 0; j < cols; ++j) col(j);
     }
   }
   return GMPNN_OK;
@@ -332,6 +578,10 @@ gmpnn_status check_epilogue(const char* op, int64_t rows, int64_t cols, int act)
 }
 
 }  // namespace
+
+namespace gmpnn_cpu {
+void sincos_f64(const double* x, double* s, double* c, int64_t n) { sincos_array(x, s, c, n); }
+}  // namespace gmpnn_cpu
 
 #define GMP_REQUIRE(ptr, op)                                                            \
   do {                                                                                  \

@@ -2,8 +2,10 @@
 // §2–§4: references here are plain double loops written from the formulas (u_k as an explicit
 // product, no prefix reuse; the inverse from atan2 of tail norms; gradients by float64 central
 // differences), never calls into the kernels under test.
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -11,6 +13,11 @@
 #include "gmpnn/device.h"
 #include "gmpnn/gmp.h"
 #include "harness.h"
+
+namespace gmpnn_cpu {
+// The vectorized sin/cos the direction kernels use (native/cpu/simd_math.h, defined in gmp.cc).
+void sincos_f64(const double* x, double* s, double* c, int64_t n);
+}  // namespace gmpnn_cpu
 
 using gmpnn_test::Rand;
 
@@ -60,6 +67,125 @@ bool has_subnormal(const float* p, size_t n) {
   for (size_t i = 0; i < n; ++i)
     if (std::fpclassify(p[i]) == FP_SUBNORMAL) return true;
   return false;
+}
+
+// ------------------------------------------------------------------ vectorized sin/cos
+
+// Error of got against want in units of the last place of want (0 when equal).
+double ulp_err(double got, double want) {
+  if (got == want) return 0.0;
+  const double aw = std::fabs(want);
+  const double ulp = aw == 0.0 ? std::nextafter(0.0, 1.0) : std::nextafter(aw, INFINITY) - aw;
+  return std::fabs(got - want) / ulp;
+}
+
+struct SinCosStats {
+  size_t count = 0;
+  double max_abs = 0, max_ulp = 0, worst_x = 0;
+};
+
+// Checks gmpnn_cpu::sincos_f64 against std::sin / std::cos (glibc: correctly rounded or within
+// ~0.5 ulp): |err| ≤ 4e-16·max(1, |value|) + 1e-300 everywhere, and at most max_ulp ulp of the
+// reference where the reference is a normal number. Odd-length batches exercise the padded tail.
+void check_sincos(const std::vector<double>& x, double max_ulp, SinCosStats* st) {
+  const size_t n = x.size();
+  std::vector<double> s(n), c(n);
+  gmpnn_cpu::sincos_f64(x.data(), s.data(), c.data(), (int64_t)n);
+  int bad = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double want[2] = {std::sin(x[i]), std::cos(x[i])};
+    const double got[2] = {s[i], c[i]};
+    for (int f = 0; f < 2; ++f) {
+      if (std::isnan(want[f])) {
+        if (!std::isnan(got[f]) && bad++ < 5)
+          gmpnn_test::fail(__FILE__, __LINE__, "sincos: NaN expected at x=" + std::to_string(x[i]));
+        continue;
+      }
+      const double err = std::fabs(got[f] - want[f]);
+      const double u = ulp_err(got[f], want[f]);
+      const bool normal = std::fabs(want[f]) >= DBL_MIN;
+      if (err > st->max_abs) st->max_abs = err;
+      if (normal && u > st->max_ulp) {
+        st->max_ulp = u;
+        st->worst_x = x[i];
+      }
+      const bool ok = err <= 4e-16 * std::max(1.0, std::fabs(want[f])) + 1e-300 &&
+                      (!normal || u <= max_ulp);
+      if (!ok && bad++ < 5) {
+        char buf[200];
+        std::snprintf(buf, sizeof buf, "%s(%.17g): got %.17g want %.17g (%.2f ulp)",
+                      f ? "cos" : "sin", x[i], got[f], want[f], u);
+        gmpnn_test::fail(__FILE__, __LINE__, buf);
+      }
+    }
+  }
+  st->count += n;
+  CHECK(bad == 0);
+}
+
+GMPNN_TEST(gmp_sincos_accuracy) {
+  SinCosStats st;
+  Rand rng(2024);
+  // Random angles over the training range and below, in odd-length batches.
+  for (double range : {1e4, 1e2, 4.0, 0.8}) {
+    std::vector<double> x(200003);
+    for (auto& v : x) v = rng.uniform(-range, range);
+    check_sincos(x, 2.0, &st);
+  }
+  // Special points: zeros, multiples of π/2 (nearest doubles of k·π/2 and their neighbours, where
+  // the reduced argument is tiny), tiny and subnormal angles.
+  std::vector<double> x = {0.0, -0.0, kPi / 2, -kPi / 2, kPi, -kPi, 2 * kPi, 3 * kPi / 2,
+                           kPi / 4, -kPi / 4, 1e-10, -1e-10, 1e-300, 4e-320, -4e-320};
+  for (int64_t k = -64000; k <= 64000; k += (k > -40 && k < 40) ? 1 : 997) {
+    const double v = (double)k * (kPi / 2);
+    x.push_back(v);
+    x.push_back(std::nextafter(v, INFINITY));
+    x.push_back(std::nextafter(v, -INFINITY));
+    x.push_back((double)((long double)k * 1.57079632679489661923132169163975144L));
+  }
+  check_sincos(x, 2.0, &st);
+  std::vector<double> s(x.size()), c(x.size());
+  gmpnn_cpu::sincos_f64(x.data(), s.data(), c.data(), (int64_t)x.size());
+  CHECK(s[0] == 0.0 && !std::signbit(s[0]) && c[0] == 1.0);
+  CHECK(s[1] == 0.0 && std::signbit(s[1]) && c[1] == 1.0);  // sin(−0) = −0
+  CHECK(s[13] == 4e-320 && s[14] == -4e-320);
+  std::printf("    sincos vs std::sin/cos: %zu angles, max |err| %.3g, max %.3f ulp (at x=%.17g)\n",
+              st.count, st.max_abs, st.max_ulp, st.worst_x);
+}
+
+// Beyond the vector reduction's range (|x| > 1e5), infinities and NaN take the scalar fallback,
+// lane by lane, mixed with ordinary lanes.
+GMPNN_TEST(gmp_sincos_fallback) {
+  SinCosStats st;
+  std::vector<double> x = {0.5, 1e5, 100000.00000000001, -2e5, 0.25, 1e22, 3.0, INFINITY,
+                           -INFINITY, NAN, -1.0, 123456789.0, 7.0, 1e300, 99999.9};
+  check_sincos(x, 1.0, &st);
+  std::vector<double> s(x.size()), c(x.size());
+  gmpnn_cpu::sincos_f64(x.data(), s.data(), c.data(), (int64_t)x.size());
+  CHECK(std::isnan(s[7]) && std::isnan(c[7]) && std::isnan(s[9]) && std::isnan(c[9]));
+  CHECK(s[5] == std::sin(1e22) && c[5] == std::cos(1e22));
+}
+
+// Units go through the kernels four at a time (one per SIMD lane); a unit's result must not
+// depend on how many units are around it or where it sits among them.
+GMPNN_TEST(gmp_direction_grouping_invariant) {
+  Rand rng(91);
+  for (int64_t n : {2, 3, 5, 13, 130}) {
+    const int64_t m = 7;
+    std::vector<double> th = rng.vec<double>((size_t)(m * (n - 1)), -3, 3);
+    std::vector<double> dU = rng.vec<double>((size_t)(m * n));
+    std::vector<double> U((size_t)(m * n)), dth(th.size());
+    CHECK_OK(gmpnn_cpu_gmp_direction_forward(GMPNN_F64, U.data(), th.data(), m, n));
+    CHECK_OK(gmpnn_cpu_gmp_direction_backward(GMPNN_F64, dth.data(), dU.data(), th.data(), m, n));
+    for (int64_t j = 0; j < m; ++j) {
+      std::vector<double> u1((size_t)n), d1((size_t)(n - 1));
+      CHECK_OK(gmpnn_cpu_gmp_direction_forward(GMPNN_F64, u1.data(), th.data() + j * (n - 1), 1, n));
+      CHECK_OK(gmpnn_cpu_gmp_direction_backward(GMPNN_F64, d1.data(), dU.data() + j * n,
+                                                th.data() + j * (n - 1), 1, n));
+      CHECK(std::memcmp(u1.data(), U.data() + j * n, sizeof(double) * n) == 0);
+      CHECK(std::memcmp(d1.data(), dth.data() + j * (n - 1), sizeof(double) * (n - 1)) == 0);
+    }
+  }
 }
 
 // ------------------------------------------------------------------ direction forward
