@@ -7,7 +7,7 @@
 //     for pc in K step KC
 //       pack B[pc:pc+KC, jc:jc+NC] into NR-wide micro-panels    (threads split the panels)
 //       barrier
-//       for ic in this thread's rows step MC                     A block [MC x KC] (L2)
+//       for ic in row chunks taken from a counter (<= MC rows)   A block [MC x KC] (L2)
 //         pack A[ic:ic+MC, pc:pc+KC] into MR-tall micro-panels  (private to the thread)
 //         for jr in this thread's NR panels                      B micro-panel [KC x NR] (L1)
 //           for ir in MC step MR
@@ -22,8 +22,8 @@
 // alpha is applied when the tile is stored; beta only on the first KC block (later blocks
 // accumulate with beta = 1), and beta == 0 never reads C.
 //
-// Threads split C into a tm x tn grid (tm·tn = threads): rows when M has enough MR tiles, else
-// columns (the skinny MLP shapes). Small problems stay on the calling thread: waking the OpenMP
+// Threads split C into tn column groups of B panels (tn = 1 unless M has too few MR tiles, as in
+// the skinny MLP shapes); within a group the rows go out in chunks from a shared counter. Small problems stay on the calling thread: waking the OpenMP
 // team costs more than a 1024x100x13 layer takes.
 //
 // Microkernels (run-time dispatch, see select_isa):
@@ -43,6 +43,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "cpu_util.h"
 #include "gmpnn/gemm.h"
@@ -345,13 +346,17 @@ constexpr int64_t kMaxPanelsInPlaceA = 2;
 // match; `bpack` is the shared packed B block, `apack` this thread's A block buffer.
 template <typename T>
 void gemm_thread(const Kernel<T>& kr, const Problem<T>& pb, T* bpack, T* apack, int tid,
-                 int nthreads, int tm, int tn) {
+                 int nthreads, int tm, int tn, int64_t* next_item) {
   const int MR = kr.mr, NR = kr.nr;
-  const int ti = tid / tn, tj = tid % tn;
-  // This thread's rows: an even share of the MR tiles of M.
-  const int64_t mtiles = (pb.M + MR - 1) / MR;
-  const int64_t m0 = std::min(pb.M, mtiles * ti / tm * MR);
-  const int64_t m1 = std::min(pb.M, mtiles * (ti + 1) / tm * MR);
+  const int tj = tid % tn;
+  // Rows are handed out in chunks of at most MC rows, about four per thread, from a counter per
+  // (jc, pc) step and column group: a thread slowed down by another process on its core (a
+  // shared machine, the Node main thread) then does fewer chunks instead of holding up the
+  // barrier. Which thread computes a tile does not change its arithmetic (deterministic).
+  const int64_t rows_per_item = std::min(
+      kr.mc, std::max<int64_t>(1, (pb.M + 4 * tm * MR - 1) / (4 * tm * MR)) * MR);
+  const int64_t nitems = (pb.M + rows_per_item - 1) / rows_per_item;
+  int64_t step = 0;
 
   for (int64_t jc = 0; jc < pb.N; jc += kr.nc) {
     const int64_t nc = std::min(kr.nc, pb.N - jc);
@@ -372,8 +377,12 @@ void gemm_thread(const Kernel<T>& kr, const Problem<T>& pb, T* bpack, T* apack, 
       // and only a partial last row tile is packed (it must be zero-padded).
       const bool in_place = q1 - q0 <= kMaxPanelsInPlaceA;
       const int amode = !in_place ? kAPacked : pb.a.trans ? kACols : kARows;
-      for (int64_t ic = m0; ic < m1; ic += kr.mc) {
-        const int64_t mc = std::min(kr.mc, m1 - ic);
+      int64_t* counter = next_item + (step++) * tn + tj;
+      for (;;) {
+        const int64_t item = __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+        if (item >= nitems) break;
+        const int64_t ic = item * rows_per_item;
+        const int64_t mc = std::min(rows_per_item, pb.M - ic);
         const int64_t full = in_place ? mc / MR * MR : 0;  // rows read in place
         if (mc > full) pack_a(apack + full * kc, pb.a, ic + full, mc - full, pc, kc, MR);
         for (int64_t q = q0; q < q1; ++q) {
@@ -457,9 +466,12 @@ gmpnn_status gemm_fast(const Problem<T>& pb) {
   T* apack = (T*)t_pack_a.get(sizeof(T) * a_stride * nthreads);
   if (!bpack || !apack) return gmpnn_set_error(GMPNN_E_OOM, "gemm: cannot allocate packing buffers");
 
+  // One work counter per (jc, pc) step and column group, zeroed before the team starts.
+  const int64_t steps = (pb.N + kr.nc - 1) / kr.nc * ((pb.K + kr.kc - 1) / kr.kc);
+  std::vector<int64_t> next_item((size_t)(steps * nthreads), 0);
   if (nthreads == 1) {
     FtzScope ftz;
-    gemm_thread(kr, pb, bpack, apack, 0, 1, 1, 1);
+    gemm_thread(kr, pb, bpack, apack, 0, 1, 1, 1, next_item.data());
   } else {
 #pragma omp parallel num_threads(nthreads)
     {
@@ -467,7 +479,7 @@ gmpnn_status gemm_fast(const Problem<T>& pb) {
       // The team may be smaller than asked (OMP_THREAD_LIMIT, dynamic teams): re-grid if so.
       const int nt = omp_get_num_threads(), tid = omp_get_thread_num();
       gemm_thread(kr, pb, bpack, apack + tid * a_stride, tid, nt, nt == nthreads ? tm : nt,
-                  nt == nthreads ? tn : 1);
+                  nt == nthreads ? tn : 1, next_item.data());
     }
   }
   return GMPNN_OK;
