@@ -56,6 +56,15 @@ export interface NativeAddon {
   gmpDirectionInverse(theta: Buf, r: Buf, w: Buf, m: number, n: number, absLast: boolean): void;
   gmpEpilogueForward(y: Buf, z: Buf, lambda: Buf, r: Buf, rows: number, cols: number, act: number): void;
   gmpEpilogueBackward(dz: Buf, dlambda: Buf | null, dr: Buf | null, dy: Buf, z: Buf, r: Buf, rows: number, cols: number, act: number): void;
+  /** dims: [N, H, W, Cin, Cout, KH, KW, OH, OW, strideH, strideW, padTop, padLeft] (native/include/gmpnn/conv.h). */
+  conv2dForward(out: Buf, x: Buf, w: Buf, dims: number[]): void;
+  conv2dBackwardData(dx: Buf, dy: Buf, w: Buf, dims: number[]): void;
+  conv2dBackwardFilter(dw: Buf, dy: Buf, x: Buf, dims: number[]): void;
+  /** dims: [N, H, W, C, KH, KW, OH, OW, strideH, strideW, padTop, padLeft] (native/include/gmpnn/pool.h). */
+  maxPool2dForward(out: Buf, argmax: Buf, x: Buf, dims: number[]): void;
+  maxPool2dBackward(dx: Buf, dy: Buf, argmax: Buf, dims: number[]): void;
+  avgPool2dForward(out: Buf, x: Buf, dims: number[], countIncludePad: boolean): void;
+  avgPool2dBackward(dx: Buf, dy: Buf, dims: number[], countIncludePad: boolean): void;
 }
 
 function candidates(): string[] {

@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterMemory(env, exports);
   RegisterKernels(env, exports);
   RegisterGmp(env, exports);
+  RegisterConv(env, exports);
 #ifdef GMPNN_WITH_CUDA
   exports.Set("cudaCompiled", true);
 #else

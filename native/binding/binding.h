@@ -83,6 +83,7 @@ void RequireCuda(Napi::Env env, const char* op);
 void RegisterMemory(Napi::Env env, Napi::Object exports);
 void RegisterKernels(Napi::Env env, Napi::Object exports);
 void RegisterGmp(Napi::Env env, Napi::Object exports);
+void RegisterConv(Napi::Env env, Napi::Object exports);
 
 }  // namespace gmpnn_binding
 
