@@ -14,7 +14,8 @@ void copy_impl(T* out, int64_t oo, const int64_t* os, const T* in, int64_t io, c
   int64_t outer = 1;
   for (int d = 0; d + 1 < ndim; ++d) outer *= shape[d];
   const bool par = outer * inner >= gmpnn_cpu::kParallelGrain && outer > 1;
-#pragma omp parallel for if (par) schedule(static)
+  gmpnn_cpu::parallel_region(par, [&] {
+#pragma omp for schedule(static)
   for (int64_t o = 0; o < outer; ++o) {
     int64_t ooff = oo, ioff = io, rem = o;
     for (int d = ndim - 2; d >= 0; --d) {
@@ -31,6 +32,7 @@ void copy_impl(T* out, int64_t oo, const int64_t* os, const T* in, int64_t io, c
       for (int64_t i = 0; i < inner; ++i) po[i * osi] = pi[i * isi];
     }
   }
+  });
 }
 
 }  // namespace

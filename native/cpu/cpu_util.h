@@ -25,6 +25,23 @@ class FtzScope {
 #endif
 };
 
+// Runs body in an OpenMP team when par, else directly on the calling thread (an `omp parallel
+// if(false)` region still costs about a microsecond in libgomp, a third of a small MLP kernel).
+// body may contain orphaned `#pragma omp for` loops: outside a team they run serially.
+template <typename F>
+inline void parallel_region(bool par, F&& body) {
+  if (par) {
+#pragma omp parallel
+    {
+      FtzScope ftz;
+      body();
+    }
+  } else {
+    FtzScope ftz;
+    body();
+  }
+}
+
 // Below this much work (elements or flops) a kernel stays on the calling thread: waking the
 // OpenMP team costs microseconds, more than small MLP layers take.
 constexpr int64_t kParallelGrain = 1 << 15;

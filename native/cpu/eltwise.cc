@@ -52,13 +52,10 @@ inline T binary_apply(int op, T a, T b) {
 // The switch sits outside the loop so each op's loop is a tight, vectorizable body.
 template <typename T, int OP>
 void unary_loop(T* out, const T* in, int64_t n) {
-  const bool par = n >= gmpnn_cpu::kParallelGrain;
-#pragma omp parallel if (par)
-  {
-    gmpnn_cpu::FtzScope ftz;
+  gmpnn_cpu::parallel_region(n >= gmpnn_cpu::kParallelGrain, [&] {
 #pragma omp for simd schedule(static)
     for (int64_t i = 0; i < n; ++i) out[i] = unary_apply<T>(OP, in[i]);
-  }
+  });
 }
 
 template <typename T>
@@ -82,9 +79,7 @@ void binary_loop(T* out, const T* a, const T* b, int ndim, const int64_t* shape,
   int64_t outer = 1;
   for (int d = 0; d + 1 < ndim; ++d) outer *= shape[d];
   const bool par = outer * inner >= gmpnn_cpu::kParallelGrain && outer > 1;
-#pragma omp parallel if (par)
-  {
-    gmpnn_cpu::FtzScope ftz;
+  gmpnn_cpu::parallel_region(par, [&] {
 #pragma omp for schedule(static)
     for (int64_t o = 0; o < outer; ++o) {
       int64_t aoff = 0, boff = 0, rem = o;
@@ -112,7 +107,7 @@ void binary_loop(T* out, const T* a, const T* b, int ndim, const int64_t* shape,
         for (int64_t i = 0; i < inner; ++i) po[i] = binary_apply<T>(OP, pa[i * ai], pb[i * bi]);
       }
     }
-  }
+  });
 }
 
 template <typename T>
@@ -129,15 +124,19 @@ void binary_impl(T* out, const T* a, const T* b, int op, int ndim, const int64_t
 template <typename T>
 void affine_impl(T* o, const T* x, int64_t n, double alpha, double beta) {
   const T al = (T)alpha, be = (T)beta;
-#pragma omp parallel for simd if (n >= gmpnn_cpu::kParallelGrain) schedule(static)
-  for (int64_t i = 0; i < n; ++i) o[i] = al * x[i] + be;
+  gmpnn_cpu::parallel_region(n >= gmpnn_cpu::kParallelGrain, [&] {
+#pragma omp for simd schedule(static)
+    for (int64_t i = 0; i < n; ++i) o[i] = al * x[i] + be;
+  });
 }
 
 template <typename T>
 void fill_impl(T* o, int64_t n, double value) {
   const T v = (T)value;
-#pragma omp parallel for simd if (n >= gmpnn_cpu::kParallelGrain) schedule(static)
-  for (int64_t i = 0; i < n; ++i) o[i] = v;
+  gmpnn_cpu::parallel_region(n >= gmpnn_cpu::kParallelGrain, [&] {
+#pragma omp for simd schedule(static)
+    for (int64_t i = 0; i < n; ++i) o[i] = v;
+  });
 }
 
 }  // namespace

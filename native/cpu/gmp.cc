@@ -28,23 +28,7 @@ namespace {
 
 using gmpnn_cpu::kParallelGrain;
 
-// Runs body under FtzScope: on the OpenMP team when par (body's `omp for` loops then share the
-// work), otherwise directly on the calling thread, where those orphaned `omp for` loops run
-// serially. A serialized `#pragma omp parallel if (false)` still costs about 1 µs in libgomp,
-// as much as a whole 100×13 direction kernel.
-template <typename F>
-inline void run_region(bool par, F&& body) {
-  if (par) {
-#pragma omp parallel
-    {
-      gmpnn_cpu::FtzScope ftz;
-      body();
-    }
-  } else {
-    gmpnn_cpu::FtzScope ftz;
-    body();
-  }
-}
+using gmpnn_cpu::parallel_region;
 
 // Converts a double result to the storage type; float subnormals become signed zero.
 template <typename T>
@@ -243,7 +227,7 @@ template <typename T>
 gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n) {
   const int64_t ng = (m + kLanes - 1) / kLanes;
   const bool par = ng > 1 && m * n >= kParallelGrain;
-  run_region(par, [&] {
+  parallel_region(par, [&] {
 #pragma omp for schedule(static)
     for (int64_t gi = 0; gi < ng; ++gi) {
       const int64_t j0 = gi * kLanes;
@@ -259,7 +243,7 @@ gmpnn_status direction_backward_impl(T* dtheta, const T* dU, const T* theta, int
   const int64_t ng = (m + kLanes - 1) / kLanes;
   const bool par = ng > 1 && m * n >= kParallelGrain;
   bool oom = false;
-  run_region(par, [&] {
+  parallel_region(par, [&] {
     // Small fan-ins (the common MLP case) use a stack buffer: no allocation per call.
     alignas(32) double small[3 * kLanes * kBwdStack];
     std::unique_ptr<double[]> heap;
@@ -326,7 +310,7 @@ void direction_backward_unit(T* dth, const T* g, const T* th, int64_t n, double*
 template <typename T>
 gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n) {
   const bool par = m > 1 && m * n >= kParallelGrain;
-  run_region(par, [&] {
+  parallel_region(par, [&] {
 #pragma omp for schedule(static)
     for (int64_t j = 0; j < m; ++j) direction_forward_unit<T>(U + j * n, theta + j * (n - 1), n);
   });
@@ -338,7 +322,7 @@ gmpnn_status direction_backward_impl(T* dtheta, const T* dU, const T* theta, int
                                      int64_t n) {
   const bool par = m > 1 && m * n >= kParallelGrain;
   bool oom = false;
-  run_region(par, [&] {
+  parallel_region(par, [&] {
     std::unique_ptr<double[]> scratch(new (std::nothrow) double[3 * (size_t)(n - 1)]);
     if (!scratch) {
 #pragma omp atomic write
@@ -405,7 +389,7 @@ gmpnn_status direction_inverse_impl(T* theta, T* r, const T* W, int64_t m, int64
                                     int abs_last) {
   const bool par = m > 1 && m * n >= kParallelGrain;
   bool oom = false;
-  run_region(par, [&] {
+  parallel_region(par, [&] {
     std::unique_ptr<double[]> tail2(new (std::nothrow) double[(size_t)n]);
     if (!tail2) {
 #pragma omp atomic write
@@ -458,7 +442,7 @@ void epilogue_forward_impl(T* Y, T* Z, const T* lambda, const T* r, int64_t rows
   const Tiling tl = make_tiling(rows, cols);
   const int64_t ntiles = tl.nrb * tl.ncb;
   const bool par = ntiles > 1 && rows * cols >= kParallelGrain;
-  run_region(par, [&] {
+  parallel_region(par, [&] {
 #pragma omp for schedule(static)
     for (int64_t t = 0; t < ntiles; ++t) {
       const int64_t rb = t / tl.ncb, cb = t % tl.ncb;
@@ -499,7 +483,7 @@ gmpnn_status epilogue_backward_impl(T* dZ, T* dlambda, T* dr, const T* dY, const
   }
   double* PL = want ? pl.data() : nullptr;
   double* PR = want ? pr.data() : nullptr;
-  run_region(par, [&] {
+  parallel_region(par, [&] {
 #pragma omp for schedule(static)
     for (int64_t t = 0; t < ntiles; ++t) {
       const int64_t rb = t / tl.ncb, cb = t % tl.ncb;

@@ -45,8 +45,13 @@ int64_t label_of(const T* labels, int64_t n, int64_t C) {
 template <typename T>
 gmpnn_status loss_forward_impl(T* loss, const T* p, const T* t, int64_t n, int kind) {
   double s = 0;
-#pragma omp parallel for reduction(+ : s) if (n >= gmpnn_cpu::kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) s += pointwise_loss<T>(kind, p[i], t[i]);
+  gmpnn_cpu::parallel_region(n >= gmpnn_cpu::kParallelGrain, [&] {
+    double local = 0;
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; ++i) local += pointwise_loss<T>(kind, p[i], t[i]);
+#pragma omp atomic
+    s += local;
+  });
   *loss = (T)(s / (double)n);
   return GMPNN_OK;
 }
@@ -55,8 +60,10 @@ template <typename T>
 gmpnn_status loss_backward_impl(T* g, const T* dloss, const T* p, const T* t, int64_t n,
                                 int kind) {
   const T scale = (T)((double)*dloss / (double)n);
-#pragma omp parallel for if (n >= gmpnn_cpu::kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) g[i] = scale * pointwise_grad<T>(kind, p[i], t[i]);
+  gmpnn_cpu::parallel_region(n >= gmpnn_cpu::kParallelGrain, [&] {
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; ++i) g[i] = scale * pointwise_grad<T>(kind, p[i], t[i]);
+  });
   return GMPNN_OK;
 }
 
@@ -69,7 +76,9 @@ gmpnn_status xent_forward_impl(T* loss, T* pr, const T* z, const T* y, int64_t N
                              "[0, %lld)",
                              (double)y[n], (long long)n, (long long)C);
   double total = 0;
-#pragma omp parallel for reduction(+ : total) if (N * C >= gmpnn_cpu::kParallelGrain)
+  gmpnn_cpu::parallel_region(N * C >= gmpnn_cpu::kParallelGrain, [&] {
+  double local = 0;
+#pragma omp for schedule(static)
   for (int64_t n = 0; n < N; ++n) {
     const T* row = z + n * C;
     T* prow = pr + n * C;
@@ -79,8 +88,11 @@ gmpnn_status xent_forward_impl(T* loss, T* pr, const T* z, const T* y, int64_t N
     for (int64_t c = 0; c < C; ++c) se += std::exp((double)row[c] - mx);
     const double inv = 1.0 / se;
     for (int64_t c = 0; c < C; ++c) prow[c] = (T)(std::exp((double)row[c] - mx) * inv);
-    total += std::log(se) + mx - (double)row[label_of(y, n, C)];
+    local += std::log(se) + mx - (double)row[label_of(y, n, C)];
   }
+#pragma omp atomic
+  total += local;
+  });
   *loss = (T)(total / (double)N);
   return GMPNN_OK;
 }
@@ -93,12 +105,14 @@ gmpnn_status xent_backward_impl(T* g, const T* dloss, const T* pr, const T* y, i
       return gmpnn_set_error(GMPNN_E_ARG, "softmax_xent_backward: bad label at row %lld",
                              (long long)n);
   const T scale = (T)((double)*dloss / (double)N);
-#pragma omp parallel for if (N * C >= gmpnn_cpu::kParallelGrain)
-  for (int64_t n = 0; n < N; ++n) {
-    int64_t k = label_of(y, n, C);
-    for (int64_t c = 0; c < C; ++c)
-      g[n * C + c] = scale * (pr[n * C + c] - (c == k ? T(1) : T(0)));
-  }
+  gmpnn_cpu::parallel_region(N * C >= gmpnn_cpu::kParallelGrain, [&] {
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < N; ++n) {
+      int64_t k = label_of(y, n, C);
+      for (int64_t c = 0; c < C; ++c)
+        g[n * C + c] = scale * (pr[n * C + c] - (c == k ? T(1) : T(0)));
+    }
+  });
   return GMPNN_OK;
 }
 

@@ -10,7 +10,8 @@ template <typename T>
 void sgd_impl(T* p, T* buf, const T* g, int64_t n, double lr, double momentum, double dampening,
               double weight_decay, int nesterov, int first_step) {
   const T lr_ = (T)lr, mu = (T)momentum, damp = (T)(1 - dampening), wd = (T)weight_decay;
-#pragma omp parallel for simd if (n >= gmpnn_cpu::kParallelGrain) schedule(static)
+  gmpnn_cpu::parallel_region(n >= gmpnn_cpu::kParallelGrain, [&] {
+#pragma omp for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     T d = g[i] + wd * p[i];
     if (mu != T(0)) {
@@ -20,6 +21,7 @@ void sgd_impl(T* p, T* buf, const T* g, int64_t n, double lr, double momentum, d
     }
     p[i] -= lr_ * d;
   }
+  });
 }
 
 template <typename T>
@@ -30,7 +32,8 @@ void adam_impl(T* p, T* m, T* v, const T* g, int64_t n, double lr, double beta1,
   const T b1 = (T)beta1, b2 = (T)beta2, e = (T)eps, wd = decoupled ? T(0) : (T)weight_decay;
   const T step_size = (T)(lr / bc1), inv_sqrt_bc2 = (T)(1.0 / std::sqrt(bc2));
   const T decay = decoupled ? (T)(1 - lr * weight_decay) : T(1);
-#pragma omp parallel for simd if (n >= gmpnn_cpu::kParallelGrain) schedule(static)
+  gmpnn_cpu::parallel_region(n >= gmpnn_cpu::kParallelGrain, [&] {
+#pragma omp for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     T gi = g[i] + wd * p[i];
     T mi = b1 * m[i] + (T(1) - b1) * gi;
@@ -39,6 +42,7 @@ void adam_impl(T* p, T* m, T* v, const T* g, int64_t n, double lr, double beta1,
     v[i] = vi;
     p[i] = decay * p[i] - step_size * mi / (std::sqrt(vi) * inv_sqrt_bc2 + e);
   }
+  });
 }
 
 }  // namespace

@@ -13,9 +13,9 @@ gmpnn_status reduce_impl(T* out, const T* in, int op, int64_t outer, int64_t R, 
   const bool par = outer * R * inner >= gmpnn_cpu::kParallelGrain;
   if (inner == 1) {
     // Each output reduces a contiguous row.
-#pragma omp parallel for if (par && outer > 1) schedule(static)
+    gmpnn_cpu::parallel_region(par && outer > 1, [&] {
+#pragma omp for schedule(static)
     for (int64_t o = 0; o < outer; ++o) {
-      gmpnn_cpu::FtzScope ftz;
       const T* row = in + o * R;
       if (op == GMPNN_REDUCE_SUM) {
         double s = 0;
@@ -33,12 +33,11 @@ gmpnn_status reduce_impl(T* out, const T* in, int op, int64_t outer, int64_t R, 
         out[o] = op == GMPNN_REDUCE_ARGMAX ? (T)arg : best;
       }
     }
+    });
     return GMPNN_OK;
   }
   // Reduce across rows of an [R, inner] slab: stream rows, accumulate a row-vector.
-#pragma omp parallel if (par)
-  {
-    gmpnn_cpu::FtzScope ftz;
+  gmpnn_cpu::parallel_region(par, [&] {
     std::vector<double> acc;
     std::vector<int64_t> arg;
 #pragma omp for schedule(static)
@@ -69,7 +68,7 @@ gmpnn_status reduce_impl(T* out, const T* in, int op, int64_t outer, int64_t R, 
           dst[i] = op == GMPNN_REDUCE_ARGMAX ? (T)arg[i] : (T)acc[i];
       }
     }
-  }
+  });
   return GMPNN_OK;
 }
 

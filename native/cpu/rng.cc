@@ -9,16 +9,20 @@ namespace {
 
 template <typename T>
 void uniform_impl(T* o, int64_t n, uint64_t seed, uint64_t offset, double low, double high) {
-#pragma omp parallel for if (n >= gmpnn_cpu::kParallelGrain) schedule(static)
-  for (int64_t i = 0; i < n; ++i)
-    o[i] = (T)(low + (high - low) * gmpnn_philox_uniform(seed, offset + (uint64_t)i));
+  gmpnn_cpu::parallel_region(n >= gmpnn_cpu::kParallelGrain, [&] {
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; ++i)
+      o[i] = (T)(low + (high - low) * gmpnn_philox_uniform(seed, offset + (uint64_t)i));
+  });
 }
 
 template <typename T>
 void normal_impl(T* o, int64_t n, uint64_t seed, uint64_t offset, double mean, double std) {
-#pragma omp parallel for if (n >= gmpnn_cpu::kParallelGrain) schedule(static)
-  for (int64_t i = 0; i < n; ++i)
-    o[i] = (T)(mean + std * gmpnn_philox_normal(seed, offset + (uint64_t)i));
+  gmpnn_cpu::parallel_region(n >= gmpnn_cpu::kParallelGrain, [&] {
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; ++i)
+      o[i] = (T)(mean + std * gmpnn_philox_normal(seed, offset + (uint64_t)i));
+  });
 }
 
 }  // namespace
