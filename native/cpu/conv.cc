@@ -20,6 +20,8 @@
 //     straight into dweight), then the partials are summed in thread order. When the partials
 //     would be large (deep layers) the tiles run one after another instead, each tile's im2col
 //     parallel and its GEMM threaded, accumulating with beta = 1.
+// When the pixels are too few to give every thread a tile of a few hundred rows (deep layers on
+// small batches), the whole batch is one tile and the GEMM itself runs threaded.
 // Tiles are scheduled statically, so results are deterministic for a given thread count.
 // A 1×1, stride-1, unpadded convolution is a plain GEMM on the NHWC buffers, no im2col.
 // Every parallel region enters gmpnn_cpu::FtzScope (flush-to-zero on the worker threads).
@@ -52,6 +54,8 @@ constexpr int64_t kConvParallelMacs = int64_t(128) * kParallelGrain;  // 4 M
 constexpr int64_t kTileBytes = int64_t(4) << 20;
 constexpr int64_t kTileMinRows = 192;
 constexpr int64_t kTileMaxRows = 2048;
+// Largest im2col buffer of the single-tile path (few rows, many threads).
+constexpr int64_t kSingleTileBytes = int64_t(64) << 20;
 // The filter gradient keeps one [C_out, K] partial per extra thread up to this many bytes.
 constexpr int64_t kPartialBytes = int64_t(32) << 20;
 
@@ -95,6 +99,9 @@ int threads_for(int64_t macs) {
 
 int64_t tile_rows_for(int64_t M, int64_t K, size_t elem, int nt) {
   if (g_tile_rows_override > 0) return g_tile_rows_override;
+  // Too few rows to give every thread a worthwhile tile (deep layers on small batches): one tile,
+  // no team, and the GEMM threads itself (it packs the weight once instead of once per thread).
+  if (nt > 1 && M < nt * kTileMinRows && M * K * (int64_t)elem <= kSingleTileBytes) return std::max<int64_t>(1, M);
   int64_t cap = kTileBytes / std::max<int64_t>(1, K * (int64_t)elem);
   cap = std::min(kTileMaxRows, std::max(kTileMinRows, cap));
   const int64_t share = (M + nt - 1) / nt;  // so every thread gets a tile when M allows
