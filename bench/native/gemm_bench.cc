@@ -1,6 +1,6 @@
 // Benchmark of the CPU GEMM (native/cpu/gemm.cc) against OpenBLAS in the same run.
 //
-//   gemm_bench [--quick]
+//   gemm_bench [--quick] [--only SUBSTR]
 //
 // OpenBLAS is loaded at run time with dlopen (libopenblas.so.0, then libopenblas.so), so the
 // project has no build-time dependency on it; without it only our kernel is timed. Shapes: square
@@ -97,7 +97,18 @@ void fill(T* v, size_t n, unsigned seed) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  bool quick = false;
+  const char* only = nullptr;  // --only SUBSTR: just the shapes whose name contains SUBSTR
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0)
+      quick = true;
+    else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+      only = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: gemm_bench [--quick] [--only SUBSTR]\n");
+      return 2;
+    }
+  }
   const int samples = quick ? 3 : 7;
   const double min_sample = quick ? 0.01 : 0.03;
   const int threads = omp_get_max_threads();
@@ -123,6 +134,10 @@ int main(int argc, char** argv) {
   shapes.push_back({"fwd X·Wᵀ 455x100x13", 455, 100, 13, 0, 1, false});
   shapes.push_back({"hidden H·Wᵀ 1024x100x100", 1024, 100, 100, 0, 1, false});
   for (int n : {256, 1024}) shapes.push_back({"dgemm square " + std::to_string(n), n, n, n, 0, 0, true});
+  if (only)
+    shapes.erase(std::remove_if(shapes.begin(), shapes.end(),
+                                [&](const Shape& s) { return s.name.find(only) == std::string::npos; }),
+                 shapes.end());
 
   // Ours and OpenBLAS alternate sample by sample, so that both see the same background load;
   // after each OpenBLAS sample we sleep, because its idle workers spin for ~0.1 s after a call
