@@ -1,0 +1,3 @@
+/** Characteristic-activation analysis figures (Vega-Lite → SVG → PNG). */
+export * from './render';
+export * from './figures';
