@@ -216,6 +216,8 @@ export async function trainClassifier(o: ClassifierOptions): Promise<ClassifierR
         st.batch++;
         st.step++;
         progress.update(st.batch, loss, optimizer.lr);
+        if (!o.quiet && !process.stderr.isTTY && (st.batch % 50 === 0 || st.batch === nb))
+          process.stderr.write(`epoch ${st.epoch + 1} batch ${st.batch}/${nb} loss ${loss.toFixed(4)} lr ${optimizer.lr.toPrecision(3)} (${((Date.now() - st.epochStart) / 1000).toFixed(0)} s)\n`);
         o.onStep?.({ epoch: st.epoch, batch: st.batch - 1, step: st.step, loss, lr: optimizer.lr });
         const atEpochEnd = st.batch >= nb;
         if (!atEpochEnd && o.checkpointEverySteps && st.step % o.checkpointEverySteps === 0) checkpoint();
