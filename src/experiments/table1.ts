@@ -126,6 +126,19 @@ export function runTable1(o: Table1Options = {}): Table1Result {
       }
     }
   }
-  const out: Table1Cell[] = [...cells.values()].map((c) => ({ ...c, rmse: summarize(c.splits.map((s) => s.testRmse)) }));
+  // Compare the methods on the same splits: a dataset's cells use the splits every method has
+  // finished (a partial, resumed table stays paired).
+  const out: Table1Cell[] = [];
+  for (const d of datasets) {
+    const row = methods.map((m) => cells.get(`${d}/${m}`)!);
+    const common = row.reduce<Set<number> | null>((acc, c) => {
+      const ks = new Set(c.splits.map((s) => s.split));
+      return acc ? new Set([...acc].filter((k) => ks.has(k))) : ks;
+    }, null) ?? new Set<number>();
+    for (const c of row) {
+      const splits = c.splits.filter((s) => common.has(s.split));
+      out.push({ dataset: d, method: c.method, splits, rmse: summarize(splits.map((s) => s.testRmse)) });
+    }
+  }
   return { protocol, epochs, seed, cells: out, markdown: table1Markdown(out, datasets, methods) };
 }
