@@ -1,6 +1,6 @@
-/** Training curves as SVG (vega-lite rendered headless by vega) and PNG (@resvg/resvg-js). */
-import * as fs from 'node:fs';
+/** Training curves of the classifier trainer, drawn with the shared Vega-Lite renderer (SVG + PNG). */
 import * as path from 'node:path';
+import { writeFigure } from '../analysis/render';
 
 export interface CurvePoint {
   epoch: number;
@@ -9,16 +9,10 @@ export interface CurvePoint {
   panel: string;
 }
 
-/** Renders curves (one panel per `panel`: e.g. loss and accuracy) to <base>.svg and <base>.png. */
-export async function writeCurves(base: string, points: CurvePoint[], title: string): Promise<{ svg: string; png: string | null }> {
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const vl = require('vega-lite') as { compile: (spec: unknown) => { spec: unknown } };
-  const vega = require('vega') as {
-    parse: (spec: unknown) => unknown;
-    View: new (rt: unknown, opts: { renderer: string }) => { toSVG: () => Promise<string>; finalize: () => void };
-  };
+/** Renders curves (one panel per `panel`: loss, accuracy) to <base>.svg and <base>.png. */
+export async function writeCurves(base: string, points: CurvePoint[], title: string): Promise<string[]> {
   const spec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
     data: { values: points },
     facet: { column: { field: 'panel', type: 'nominal', title: null } },
@@ -34,20 +28,5 @@ export async function writeCurves(base: string, points: CurvePoint[], title: str
       },
     },
   };
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
-  fs.mkdirSync(path.dirname(base), { recursive: true });
-  const svgFile = `${base}.svg`;
-  fs.writeFileSync(svgFile, svg);
-  let pngFile: string | null = null;
-  try {
-    const { Resvg } = require('@resvg/resvg-js') as { Resvg: new (svg: string, o: unknown) => { render: () => { asPng: () => Buffer } } };
-    const png = new Resvg(svg, { background: 'white', fitTo: { mode: 'zoom', value: 2 } }).render().asPng();
-    pngFile = `${base}.png`;
-    fs.writeFileSync(pngFile, png);
-  } catch {
-    pngFile = null; // PNG is optional: the SVG is the primary artifact.
-  }
-  return { svg: svgFile, png: pngFile };
+  return writeFigure(spec, path.dirname(base), path.basename(base));
 }
