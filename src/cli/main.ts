@@ -203,6 +203,7 @@ export function buildProgram(): Command {
       writeJson(o.json, r);
     });
 
+  require('./vision').registerVisionCommands(program); // eslint-disable-line @typescript-eslint/no-require-imports
   return program;
 }
 
