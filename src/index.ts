@@ -37,3 +37,7 @@ export * as nn from './nn';
 export * as optim from './optim';
 export * as geometry from './geometry';
 export * as models from './models';
+export * as io from './io';
+export * as images from './data/images';
+export { trainClassifier, ClassifierOptions, ClassifierResult, EpochRecord, ScheduleKind } from './train/classifier';
+export { evaluateClassifier, topKCorrect, EvalResult } from './train/classifier_metrics';
