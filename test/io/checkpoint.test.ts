@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as g from '../../src';
 import * as io from '../../src/io';
 import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors';
@@ -185,5 +185,27 @@ describe('io: safetensors checkpoints', () => {
     expect(Number(r.metadata.generation)).to.be.at.least(0);
     if (r.metadata.generation === '0') expect(Array.from(r.tensors.w.data)).to.deep.equal([1, 2, 3, 4]);
     else expect(r.tensors.w.data.length).to.equal(16 * 1024 * 1024);
+  });
+
+  it("is read by the reference safetensors reader (Python), when one is installed", function () {
+    const candidates = [process.env.GMPNN_PYTHON, path.resolve(__dirname, '../../.venv/bin/python'), 'python3'].filter((p): p is string => !!p);
+    const py = candidates.find((p) => spawnSync(p, ['-c', 'import safetensors.numpy'], { stdio: 'ignore' }).status === 0);
+    if (!py) return this.skip(); // no Python with the safetensors package here (set GMPNN_PYTHON)
+    const dir = tmpdir();
+    const file = path.join(dir, 'ck.safetensors');
+    const { model, opt } = trainedMlp();
+    io.save(file, model, { optimizer: opt, epoch: 7 });
+    const r = spawnSync(py, ['-c', `import json, sys\nfrom safetensors.numpy import load_file\nfrom safetensors import safe_open\nd = load_file(sys.argv[1])\nwith safe_open(sys.argv[1], 'np') as f: meta = f.metadata()\nprint(json.dumps({'tensors': {k: [str(v.dtype), list(v.shape), [float(x) for x in v.flatten()]] for k, v in d.items()}, 'meta': json.loads(meta['gmpnn.meta'])}))`, file], { encoding: 'utf8' });
+    expect(r.status, r.stderr).to.equal(0);
+    const got = JSON.parse(r.stdout) as { tensors: Record<string, [string, number[], number[]]>; meta: { epoch: number } };
+    expect(got.meta.epoch).to.equal(7);
+    for (const [k, t] of Object.entries(model.stateDict())) {
+      expect(got.tensors[k][0]).to.equal('float32');
+      expect(got.tensors[k][1]).to.deep.equal([...t.shape]);
+      expect(got.tensors[k][2]).to.deep.equal(Array.from(t.dataSync()));
+    }
+    for (const k of Object.keys(opt.stateDict().slots)) expect(got.tensors, k).to.have.property(`optim.${k}`);
+    model.dispose();
+    opt.dispose();
   });
 });
