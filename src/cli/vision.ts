@@ -115,7 +115,7 @@ async function run(kind: 'vgg6' | 'resnet', f: CommonFlags, extra: { depth?: 18 
   const out = path.resolve(f.out);
   fs.mkdirSync(out, { recursive: true });
   const command = ['gmpnn', ...process.argv.slice(2)].join(' ');
-  fs.writeFileSync(path.join(out, 'command.txt'), command + '\n');
+  fs.appendFileSync(path.join(out, 'command.txt'), command + '\n');
   try {
     const res = await trainClassifier({
       model,

@@ -250,10 +250,10 @@ export async function trainClassifier(o: ClassifierOptions): Promise<ClassifierR
       st.batch = 0;
       st.epochLossSum = 0;
       st.epochCount = 0;
-      st.epochStart = Date.now();
       if (st.stoppedEarly || st.epoch >= o.epochs) st.done = true;
-      checkpoint();
       if (outDir && (o.curves ?? true)) await plotCurves(outDir, st.history).catch((e) => log(logFile, { event: 'warning', message: `curves: ${(e as Error).message}` }));
+      st.epochStart = Date.now();
+      checkpoint();
       if (o.maxSteps !== undefined && st.step >= o.maxSteps) break;
     }
   } finally {

@@ -30,9 +30,9 @@ const EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.JPEG', '.JPG', '.PNG']);
 export interface FolderOptions extends LoaderOptions {
   /** Crop size (default 224). */
   size?: number;
-  /** Shorter-side range [lo, hi) for training (default [256, 480)). */
+  /** Shorter-side range [lo, hi) for training (default [256, 480) for a 224 crop, scaled with `size`). */
   scaleRange?: [number, number];
-  /** Shorter side before the evaluation center crop (default 256). */
+  /** Shorter side before the evaluation center crop (default 256 for a 224 crop, scaled with `size`). */
   evalShort?: number;
   /** PCA lighting standard deviation (default 0.1; 0 disables). */
   lighting?: number;
@@ -109,6 +109,7 @@ export class DecodePool {
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
+        if (this.pending.size === 0) for (const x of this.workers) x.unref(); // idle: do not hold the process open
         if (m.error) p.reject(new GmpnnError('E_IO', `image decode failed: ${m.error}`));
         else p.resolve(m.data!);
       });
@@ -124,6 +125,8 @@ export class DecodePool {
   run(job: Omit<Job, 'id'>): Promise<Float32Array> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      // Busy workers keep the event loop alive (an unref'd worker's reply would never be awaited).
+      if (this.pending.size === 0) for (const x of this.workers) x.ref();
       this.pending.set(id, { resolve, reject });
       this.workers[this.rr++ % this.workers.length].postMessage({ ...job, id });
     });
@@ -193,7 +196,8 @@ export class FolderLoader implements BatchSource {
   private decodeBatch(epoch: number, b: number, order: Int32Array): Promise<Batch> {
     const size = this.o.size ?? 224;
     const augment = this.o.augment ?? true;
-    const [lo, hi] = this.o.scaleRange ?? [256, 480];
+    // Defaults scale with the crop: [256, 480) and 256 at 224 (the spec), proportionally otherwise.
+    const [lo, hi] = this.o.scaleRange ?? [Math.round((size * 256) / 224), Math.round((size * 480) / 224)];
     const sigma = this.o.lighting ?? 0.1;
     const mean = this.o.mean ?? [0, 0, 0];
     const std = this.o.std ?? [1, 1, 1];
@@ -216,7 +220,7 @@ export class FolderLoader implements BatchSource {
         const shift = PCA_EIGVEC.map((row) => row.reduce((acc, v, j) => acc + v * alpha[j] * PCA_EIGVAL[j], 0));
         job = { file: this.files[r], train: true, short, fx, fy, flip, shift, size, mean, std };
       } else {
-        job = { file: this.files[r], train: false, short: this.o.evalShort ?? 256, fx: 0.5, fy: 0.5, flip: false, shift: [0, 0, 0], size, mean, std };
+        job = { file: this.files[r], train: false, short: this.o.evalShort ?? Math.round((size * 256) / 224), fx: 0.5, fy: 0.5, flip: false, shift: [0, 0, 0], size, mean, std };
       }
       jobs.push(pool.run(job));
     }
