@@ -174,6 +174,8 @@ export async function trainClassifier(o: ClassifierOptions): Promise<ClassifierR
     if (fs.existsSync(ckptFile)) {
       const meta = loadInto(ckptFile, { model, optimizer, restoreRng: true });
       st = { ...(meta.trainer as TrainerState), epochStart: Date.now() };
+      // A finished run resumed with more epochs continues (not one that stopped early).
+      if (st.done && !st.stoppedEarly && st.epoch < o.epochs) st.done = false;
       if (plateau && st.plateau) plateau.loadStateDict(st.plateau);
       log(logFile, { event: 'resume', epoch: st.epoch, batch: st.batch, step: st.step });
     }

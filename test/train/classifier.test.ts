@@ -110,6 +110,23 @@ describe('train/classifier', () => {
     });
   }
 
+  it('a finished run resumed with more epochs continues where it ended', async function () {
+    this.timeout(120000);
+    const dir = tmpdir();
+    const a = opts('gmp', dir, 2, { epochs: 1, schedule: 'none' });
+    const r1 = await trainClassifier(a);
+    a.model.dispose();
+    const b = opts('gmp', dir, 3, { epochs: 2, schedule: 'none', resume: true });
+    const r2 = await trainClassifier(b);
+    b.model.dispose();
+    const c = opts('gmp', tmpdir(), 2, { epochs: 2, schedule: 'none' });
+    const full = await trainClassifier(c);
+    c.model.dispose();
+    expect(r1.steps).to.equal(6);
+    expect(r2.steps).to.equal(12);
+    expect([...r1.stepLosses, ...r2.stepLosses]).to.deep.equal(full.stepLosses);
+  });
+
   it('writes curves as SVG and PNG, and stops early when validation top-5 stalls', async function () {
     this.timeout(120000);
     const dir = tmpdir();
