@@ -13,44 +13,12 @@
 #include "gmpnn/device.h"
 #include "harness.h"
 
+#include "cuda_test_util.h"
+
 #ifdef GMPNN_WITH_CUDA
 namespace {
 
 using gmpnn_test::Rand;
-
-template <typename T>
-constexpr gmpnn_dtype dtype_of() {
-  return sizeof(T) == 4 ? GMPNN_F32 : GMPNN_F64;
-}
-template <typename T>
-std::vector<T> nans(size_t n) {
-  return std::vector<T>(n, std::numeric_limits<T>::quiet_NaN());
-}
-
-template <typename T>
-struct Dev {
-  T* p = nullptr;
-  size_t n = 0;
-  explicit Dev(size_t n_) : n(n_) { CHECK_OK(gmpnn_cuda_malloc((void**)&p, (n ? n : 1) * sizeof(T))); }
-  explicit Dev(const std::vector<T>& h) : Dev(h.size()) {
-    if (n) CHECK_OK(gmpnn_cuda_memcpy(p, h.data(), n * sizeof(T), GMPNN_H2D));
-  }
-  ~Dev() { gmpnn_cuda_free(p); }
-  Dev(const Dev&) = delete;
-  Dev& operator=(const Dev&) = delete;
-  std::vector<T> down() const {
-    std::vector<T> h(n);
-    if (n) CHECK_OK(gmpnn_cuda_memcpy(h.data(), p, n * sizeof(T), GMPNN_D2H));
-    return h;
-  }
-};
-
-bool have_gpu() {
-  std::string why;
-  if (gmpnn_test::cuda_available(&why)) return true;
-  gmpnn_test::skip(why);
-  return false;
-}
 
 // N, H, W, C_in, C_out, KH, KW, OH, OW, sh, sw, ph, pw
 const gmpnn_conv2d_dims kCases[] = {
@@ -96,13 +64,6 @@ void run() {
 }
 
 }  // namespace
-#define CUDA_TEST_BODY(...)  \
-  do {                       \
-    if (!have_gpu()) return; \
-    __VA_ARGS__;             \
-  } while (0)
-#else
-#define CUDA_TEST_BODY(...) gmpnn_test::skip("built without CUDA")
 #endif
 
 GMPNN_TEST(conv_cuda_parity) { CUDA_TEST_BODY(run<float>(); run<double>()); }
