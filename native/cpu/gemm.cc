@@ -229,6 +229,9 @@ Isa& current_isa() {
 // Testing override of MC/KC/NC (0 = the kernel's default), to reach every block edge with small
 // matrices.
 int64_t g_block_override[3] = {0, 0, 0};
+// Testing switch for the small-dimension paths (on by default), so the tests reach both the
+// streaming forms and the packed path on the same skinny shapes.
+bool g_small_enabled = true;
 
 // ---------------------------------------------------------------- scratch buffers
 // Packed panels live in buffers of the calling thread that only grow: after the first call a
@@ -485,6 +488,317 @@ gmpnn_status gemm_fast(const Problem<T>& pb) {
   return GMPNN_OK;
 }
 
+// ---------------------------------------------------------------- small-dimension paths
+// The UCI MLP layers have one tiny dimension: K = 4…16 features (X·Uᵀ), N = 1 output (H·W₂ᵀ),
+// M = 1 (dW₂ = dYᵀ·H), N = 4…16 (dU = dZᵀ·X). There the packed path spends more on packing,
+// block edges and microkernel calls than on the multiply (1024x100x4 took 49 µs, 17 GFLOP/s).
+// Three streaming forms read each operand once and keep a strip of C in registers:
+//   rows  C[i, j0:j0+JB] = Σ_k a(i,k)·Brow_k[j0:j0+JB]        op(B) rows contiguous (B, or a
+//         packed copy of op(B) when K is small); R rows of C at a time share the B loads
+//   cols  Cᵀ[j, i0:i0+IB] = Σ_k b(k,j)·Arow_k[i0:i0+IB]      A stored [K, M] (trans_a), N small
+//   dots  C[i, j] = Σ_k x_i[k]·y_j[k]                          contiguous x and y, N small
+// Each C element is one sequence of fused multiply-adds in k order per vector lane (dots: a
+// fixed lane split then a fixed tree), so results do not depend on threads.
+constexpr int64_t kSmallK = 16, kSmallN = 4, kSmallM = 4;
+
+template <typename T>
+struct Small {
+  static constexpr int VL = 32 / sizeof(T);  // one 256-bit vector
+  typedef typename Vec<T, VL>::type V;
+  static V load(const T* p) {
+    V v;
+    std::memcpy(&v, p, sizeof(V));
+    return v;
+  }
+};
+
+// Stores alpha·acc (+ beta·C) into n <= len contiguous elements of C.
+template <typename T>
+inline void store_strip(T* c, const T* acc, int64_t n, T alpha, T beta) {
+  if (beta == T(0))
+    for (int64_t j = 0; j < n; ++j) c[j] = alpha * acc[j];
+  else
+    for (int64_t j = 0; j < n; ++j) c[j] = alpha * acc[j] + beta * c[j];
+}
+
+// Partial vectors (the last strip of a row) go through AVX2 masked loads and stores: copying
+// them through a stack buffer took the accumulators' address, and GCC then kept them in memory
+// (a `rep stos` per strip and store-forwarding stalls: 3-4x slower). Lanes >= n are not touched.
+template <typename T>
+inline typename Small<T>::V load_part(const T* p, int64_t n) {
+  typedef typename Small<T>::V V;
+#if defined(__AVX2__)
+  if constexpr (sizeof(T) == 4) {
+    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    return (V)_mm256_maskload_ps((const float*)p, m);
+  } else {
+    const __m256i m = _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+    return (V)_mm256_maskload_pd((const double*)p, m);
+  }
+#else
+  V v = V{};
+  for (int64_t l = 0; l < n; ++l) v[l] = p[l];
+  return v;
+#endif
+}
+template <typename T>
+inline void store_part(T* p, typename Small<T>::V v, int64_t n) {
+#if defined(__AVX2__)
+  if constexpr (sizeof(T) == 4) {
+    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    _mm256_maskstore_ps((float*)p, m, (__m256)v);
+  } else {
+    const __m256i m = _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+    _mm256_maskstore_pd((double*)p, m, (__m256d)v);
+  }
+#else
+  for (int64_t l = 0; l < n; ++l) p[l] = v[l];
+#endif
+}
+
+// The vector v of a strip whose first n values are valid: whole, partial (masked) or empty.
+template <typename T>
+inline typename Small<T>::V load_lane_vec(const T* p, int64_t n, int v) {
+  constexpr int VL = Small<T>::VL;
+  const int64_t m = n - (int64_t)v * VL;
+  if (m >= VL) return Small<T>::load(p + v * VL);
+  if (m <= 0) return typename Small<T>::V{};
+  return load_part(p + v * VL, m);
+}
+
+// c[v·VL ...] = alpha·x (+ beta·c) for vector v of a strip with n valid values.
+template <typename T>
+inline void store_lane_vec(T* c, typename Small<T>::V x, int64_t n, int v, T alpha, T beta) {
+  typedef typename Small<T>::V V;
+  constexpr int VL = Small<T>::VL;
+  const int64_t m = n - (int64_t)v * VL;
+  if (m <= 0) return;
+  V r = alpha * x;
+  if (beta != T(0)) r += beta * load_lane_vec(c, n, v);
+  if (m >= VL)
+    std::memcpy(c + v * VL, &r, sizeof(V));
+  else
+    store_part(c + v * VL, r, m);
+}
+
+// rows form, K small: R rows of C from i0, all columns; bp = op(B) packed [K, ldp], ldp a
+// multiple of the strip width, zero tail (every strip load is in bounds).
+template <typename T, int R>
+void small_rows_packed(const Problem<T>& pb, int64_t i0, const T* bp, int64_t ldp) {
+  typedef typename Small<T>::V V;
+  constexpr int VL = Small<T>::VL, NV = R > 2 ? 2 : 4, JB = NV * VL;
+  const Operand<T>& a = pb.a;
+  for (int64_t j0 = 0; j0 < pb.N; j0 += JB) {
+    V acc[R][NV];
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < NV; ++v) acc[r][v] = V{};
+    for (int64_t k = 0; k < pb.K; ++k) {
+      V bv[NV];
+      for (int v = 0; v < NV; ++v) bv[v] = Small<T>::load(bp + k * ldp + j0 + v * VL);
+      for (int r = 0; r < R; ++r) {
+        const T x = a.trans ? a.p[k * a.ld + i0 + r] : a.p[(i0 + r) * a.ld + k];
+        for (int v = 0; v < NV; ++v) acc[r][v] += x * bv[v];
+      }
+    }
+    const int64_t n = std::min<int64_t>(JB, pb.N - j0);
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < NV; ++v) store_lane_vec(pb.c + (i0 + r) * pb.ldc + j0, acc[r][v], n, v, pb.alpha, pb.beta);
+  }
+}
+
+// Rows of K handled per pass of the streaming forms: the strips they read (kKChunk rows of up
+// to 64 bytes from rows of a wide matrix) stay in L1 while every strip of the row is done.
+constexpr int64_t kKChunk = 64;
+
+// rows form, M small (R = M <= 4 rows of C), B stored [K, N] with contiguous rows: C[i,:] =
+// Σ_k a(i,k)·B[k,:]. acc = [R, ldacc] running sums in memory between k chunks.
+template <typename T, int R>
+void small_rows_stream(const Problem<T>& pb, T* acc, int64_t ldacc) {
+  typedef typename Small<T>::V V;
+  constexpr int VL = Small<T>::VL, NV = 2, JB = NV * VL;
+  const Operand<T>& a = pb.a;
+  const int64_t N = pb.N;
+  std::fill(acc, acc + R * ldacc, T(0));
+  for (int64_t k0 = 0; k0 < pb.K; k0 += kKChunk) {
+    const int64_t k1 = std::min(pb.K, k0 + kKChunk);
+    for (int64_t j0 = 0; j0 < N; j0 += JB) {
+      const int64_t n = std::min<int64_t>(JB, N - j0);
+      V s[R][NV];
+      for (int r = 0; r < R; ++r)
+        for (int v = 0; v < NV; ++v) s[r][v] = *(const V*)(acc + r * ldacc + j0 + v * VL);  // aligned
+      for (int64_t k = k0; k < k1; ++k) {
+        V bv[NV];
+        for (int v = 0; v < NV; ++v) bv[v] = load_lane_vec(pb.b.p + k * pb.b.ld + j0, n, v);
+        for (int r = 0; r < R; ++r) {
+          const T x = a.trans ? a.p[k * a.ld + r] : a.p[r * a.ld + k];
+          for (int v = 0; v < NV; ++v) s[r][v] += x * bv[v];
+        }
+      }
+      for (int r = 0; r < R; ++r)
+        for (int v = 0; v < NV; ++v) *(V*)(acc + r * ldacc + j0 + v * VL) = s[r][v];
+    }
+  }
+  for (int r = 0; r < R; ++r) store_strip(pb.c + r * pb.ldc, acc + r * ldacc, N, pb.alpha, pb.beta);
+}
+
+// cols form: A stored [K, M] (trans_a), N = NN <= 4: Cᵀ[j, i] = Σ_k b(k,j)·A[k, i] for the
+// rows i of one strip [i0, i0 + m); bt = op(B)ᵀ packed [NN, K]. The strip's sums stay in
+// registers over all of K; the A strip (64 bytes a row) is read once.
+template <typename T, int NN>
+void small_cols(const Problem<T>& pb, const T* bt, int64_t i0, int64_t m) {
+  typedef typename Small<T>::V V;
+  constexpr int VL = Small<T>::VL, NV = 2;
+  V acc[NN][NV];
+  for (int j = 0; j < NN; ++j)
+    for (int v = 0; v < NV; ++v) acc[j][v] = V{};
+  for (int64_t k = 0; k < pb.K; ++k) {
+    V av[NV];
+    for (int v = 0; v < NV; ++v) av[v] = load_lane_vec(pb.a.p + k * pb.a.ld + i0, m, v);
+    for (int j = 0; j < NN; ++j) {
+      const T x = bt[j * pb.K + k];
+      for (int v = 0; v < NV; ++v) acc[j][v] += x * av[v];
+    }
+  }
+  // Lane by lane with constant indices (no spill of the accumulators; see load_part).
+  for (int j = 0; j < NN; ++j)
+    for (int v = 0; v < NV; ++v)
+#pragma GCC unroll 8
+      for (int l = 0; l < VL; ++l) {
+        const int64_t i = v * VL + l;
+        if (i >= m) break;
+        T* c = pb.c + (i0 + i) * pb.ldc + j;
+        const T x = acc[j][v][l];
+        *c = pb.beta == T(0) ? pb.alpha * x : pb.alpha * x + pb.beta * *c;
+      }}
+
+// dot of two contiguous length-K vectors: 4 vector lanes-sets in k order, then a fixed tree.
+template <typename T>
+inline T small_dot(const T* x, const T* y, int64_t K) {
+  typedef typename Small<T>::V V;
+  constexpr int VL = Small<T>::VL;
+  V s[4] = {V{}, V{}, V{}, V{}};
+  int64_t k = 0;
+  for (; k + 4 * VL <= K; k += 4 * VL)
+    for (int v = 0; v < 4; ++v) s[v] += Small<T>::load(x + k + v * VL) * Small<T>::load(y + k + v * VL);
+  for (; k + VL <= K; k += VL) s[0] += Small<T>::load(x + k) * Small<T>::load(y + k);
+  const V t = (s[0] + s[1]) + (s[2] + s[3]);
+  T r = T(0);
+  for (int l = 0; l < VL; ++l) r += t[l];
+  for (; k < K; ++k) r += x[k] * y[k];
+  return r;
+}
+
+template <typename T>
+T* small_scratch(Scratch& s, int64_t n) {
+  return (T*)s.get(sizeof(T) * (size_t)n);
+}
+
+// Copies op(X) (logical [rows, cols] of a stored operand) into dst [rows, ld_dst] row-major.
+template <typename T>
+void copy_op(T* dst, int64_t ld_dst, const Operand<T>& x, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      dst[r * ld_dst + c] = x.trans ? x.p[c * x.ld + r] : x.p[r * x.ld + c];
+}
+
+// Returns true when it handled the product (one tiny dimension and a layout it streams well).
+template <typename T>
+bool gemm_small(const Problem<T>& pb, gmpnn_status* st) {
+  const int64_t M = pb.M, N = pb.N, K = pb.K;
+  constexpr int JB = 4 * Small<T>::VL;
+  const bool par = !omp_in_parallel() && M * N * K >= kGemmParallelMacs && omp_get_max_threads() > 1;
+  *st = GMPNN_OK;
+  if (K <= kSmallK && M >= 4) {
+    // rows form with op(B) packed to [K, round_up(N, JB)] (zero tail): small, read from L1/L2.
+    const int64_t ldp = (N + JB - 1) / JB * JB;
+    T* bp = small_scratch<T>(t_pack_b, K * ldp);
+    if (!bp) return *st = gmpnn_set_error(GMPNN_E_OOM, "gemm: cannot allocate packing buffer"), true;
+    Operand<T> bt{pb.b.p, pb.b.ld, pb.b.trans};
+    for (int64_t k = 0; k < K; ++k) {
+      for (int64_t j = 0; j < N; ++j) bp[k * ldp + j] = bt.trans ? bt.p[j * bt.ld + k] : bt.p[k * bt.ld + j];
+      for (int64_t j = N; j < ldp; ++j) bp[k * ldp + j] = T(0);
+    }
+    const int64_t groups = M / 4;
+    gmpnn_cpu::parallel_region(par, [&] {
+      FtzScope ftz;
+#pragma omp for schedule(static)
+      for (int64_t g = 0; g < groups; ++g) small_rows_packed<T, 4>(pb, g * 4, bp, ldp);
+    });
+    FtzScope ftz;
+    for (int64_t i = groups * 4; i < M; ++i) small_rows_packed<T, 1>(pb, i, bp, ldp);
+    return true;
+  }
+  if (M <= kSmallM && !pb.b.trans) {
+    // rows form straight on the rows of B ([K, N], contiguous): dW = dYᵀ·H with one output.
+    const int64_t ldacc = (N + JB - 1) / JB * JB;
+    T* acc = small_scratch<T>(t_pack_a, M * ldacc);
+    if (!acc) return *st = gmpnn_set_error(GMPNN_E_OOM, "gemm: cannot allocate packing buffer"), true;
+    FtzScope ftz;
+    switch (M) {
+      case 1: small_rows_stream<T, 1>(pb, acc, ldacc); break;
+      case 2: small_rows_stream<T, 2>(pb, acc, ldacc); break;
+      case 3: small_rows_stream<T, 3>(pb, acc, ldacc); break;
+      default: small_rows_stream<T, 4>(pb, acc, ldacc); break;
+    }
+    return true;
+  }
+  if (N <= kSmallN && pb.a.trans) {
+    // cols form: dU = dZᵀ·X. op(B) transposed into [N, K].
+    T* bt = small_scratch<T>(t_pack_b, N * K);
+    if (!bt) return *st = gmpnn_set_error(GMPNN_E_OOM, "gemm: cannot allocate packing buffer"), true;
+    Operand<T> btr{pb.b.p, pb.b.ld, !pb.b.trans};  // op(B)ᵀ
+    copy_op(bt, K, btr, N, K);
+    constexpr int IB = 2 * Small<T>::VL;
+    const int64_t blocks = (M + IB - 1) / IB;
+    gmpnn_cpu::parallel_region(par, [&] {
+      FtzScope ftz;
+#pragma omp for schedule(static)
+      for (int64_t b = 0; b < blocks; ++b) {
+        const int64_t i0 = b * IB, m = std::min<int64_t>(IB, M - i0);
+        switch (N) {
+          case 1: small_cols<T, 1>(pb, bt, i0, m); break;
+          case 2: small_cols<T, 2>(pb, bt, i0, m); break;
+          case 3: small_cols<T, 3>(pb, bt, i0, m); break;
+          default: small_cols<T, 4>(pb, bt, i0, m); break;
+        }
+      }
+    });
+    return true;
+  }
+  if ((N <= kSmallN && !pb.a.trans) || (M <= kSmallM && pb.b.trans)) {
+    // dots: rows of op(A) against columns of op(B), both made contiguous along k.
+    const T* xa = pb.a.p;
+    int64_t ldx = pb.a.ld;
+    const T* yb = pb.b.p;
+    int64_t ldy = pb.b.ld;
+    if (pb.a.trans) {  // only when M is small: copy op(A) rows ([M, K])
+      T* ap = small_scratch<T>(t_pack_a, M * K);
+      if (!ap) return *st = gmpnn_set_error(GMPNN_E_OOM, "gemm: cannot allocate packing buffer"), true;
+      copy_op(ap, K, pb.a, M, K);
+      xa = ap, ldx = K;
+    }
+    if (!pb.b.trans) {  // only when N is small: copy op(B) columns ([N, K])
+      T* bt = small_scratch<T>(t_pack_b, N * K);
+      if (!bt) return *st = gmpnn_set_error(GMPNN_E_OOM, "gemm: cannot allocate packing buffer"), true;
+      Operand<T> btr{pb.b.p, pb.b.ld, true};
+      copy_op(bt, K, btr, N, K);
+      yb = bt, ldy = K;
+    }
+    gmpnn_cpu::parallel_region(par, [&] {
+      FtzScope ftz;
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j) {
+          T* c = pb.c + i * pb.ldc + j;
+          const T d = small_dot(xa + i * ldx, yb + j * ldy, K);
+          *c = pb.beta == T(0) ? pb.alpha * d : pb.alpha * d + pb.beta * *c;
+        }
+    });
+    return true;
+  }
+  return false;
+}
+
 gmpnn_status check_args(const char* op, const void* C, const void* A, const void* B, int trans_a,
                         int trans_b, int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb,
                         int64_t ldc) {
@@ -519,6 +833,10 @@ extern "C" gmpnn_status gmpnn_cpu_gemm(gmpnn_dtype dt, void* C, const void* A, c
     }
     Problem<T> pb{{(const T*)A, lda, trans_a != 0}, {(const T*)B, ldb, trans_b != 0},
                   (T*)C, M, N, K, ldc, (T)alpha, (T)beta};
+    if (g_small_enabled) {
+      gmpnn_status small_st;
+      if (gemm_small(pb, &small_st)) return small_st;
+    }
     return gemm_fast(pb);
   });
   return GMPNN_OK;
@@ -573,3 +891,6 @@ extern "C" void gmpnn_cpu_gemm_set_blocking_for_testing(int64_t mc, int64_t kc, 
   g_block_override[1] = kc;
   g_block_override[2] = nc;
 }
+
+// Turns the small-dimension paths off (0) or on (1), so tests compare both on skinny shapes.
+extern "C" void gmpnn_cpu_gemm_set_small_for_testing(int enabled) { g_small_enabled = enabled != 0; }

@@ -18,6 +18,7 @@
 // Testing hooks of native/cpu/gemm.cc (not part of the C ABI).
 extern "C" int gmpnn_cpu_gemm_set_isa_for_testing(const char* name);
 extern "C" void gmpnn_cpu_gemm_set_blocking_for_testing(int64_t mc, int64_t kc, int64_t nc);
+extern "C" void gmpnn_cpu_gemm_set_small_for_testing(int enabled);
 
 namespace {
 using gmpnn_test::Rand;
@@ -149,6 +150,40 @@ GMPNN_TEST(gemm_reference_by_hand) {
 }
 
 GMPNN_TEST(gemm_avx512_sweep) { with_isa("avx512", [] { sweep(true); }); }
+// The sweep's skinny shapes again with the small-dimension paths off: the packed path on them.
+GMPNN_TEST(gemm_packed_only_sweep) {
+  gmpnn_cpu_gemm_set_small_for_testing(0);
+  sweep(false);
+  gmpnn_cpu_gemm_set_small_for_testing(1);
+}
+
+// The small-dimension paths (K <= 16, N <= 4, M <= 4): every form, every transpose, every
+// remainder of the vector strips, leading dims above minimal, beta 0 over NaN, 1 and 2 threads.
+GMPNN_TEST(gemm_small_dims) {
+  static const int64_t shapes[][3] = {
+      {1024, 100, 4}, {1024, 100, 16}, {455, 100, 13}, {1023, 37, 1},  {5, 65, 2},   {4, 33, 3},
+      {1024, 1, 100}, {1031, 3, 97},   {1, 100, 1024}, {3, 129, 257}, {2, 7, 1000}, {100, 4, 1024},
+      {101, 16, 1023}, {17, 2, 5},     {7, 4, 31},     {1, 1, 1024},  {4096, 8, 8}, {300, 3, 3000},
+  };
+  static const double ab[][2] = {{1, 0}, {1, 1}, {-0.5, 2}, {2.5, 0}};
+  const int saved = omp_get_max_threads();
+  int n = 0;
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    for (auto& s : shapes)
+      for (int t = 0; t < 4; ++t, ++n) {
+        Case c{s[0], s[1], s[2], t & 1, t >> 1, 0, 0, 0, ab[n % 4][0], ab[n % 4][1], false};
+        if (n % 3 == 1) c.pad_a = 3, c.pad_b = 5, c.pad_c = 7;
+        if (n % 3 == 2) c.pad_a = 9, c.pad_b = 1, c.pad_c = 2;
+        c.nan_c = c.beta == 0 && (n % 2 == 1);
+        if (!run_case<float>(c, 700 + n) || !run_case<double>(c, 900 + n)) {
+          omp_set_num_threads(saved);
+          return;
+        }
+      }
+  }
+  omp_set_num_threads(saved);
+}
 GMPNN_TEST(gemm_avx2_sweep) { with_isa("avx2", [] { sweep(true); }); }
 GMPNN_TEST(gemm_scalar_sweep) { with_isa("scalar", [] { sweep(true); }); }
 
