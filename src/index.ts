@@ -9,6 +9,7 @@ export { manualSeed, getRngState, setRngState } from './random';
 export * from './ops';
 import * as lossOps from './ops/loss';
 import { native, BackendInfo } from './native';
+import { drainPool } from './tensor';
 
 /** The loss functions, as g.losses.mse(...) etc. */
 export const losses = { mse: lossOps.mse, mae: lossOps.mae, bceWithLogits: lossOps.bceWithLogits, crossEntropy: lossOps.crossEntropy };
@@ -25,6 +26,7 @@ export function setNumThreads(n: number): void {
 
 /** Returns the memory cached by the host and device allocators to the system. */
 export function emptyCache(): void {
+  drainPool();
   native.emptyCache();
 }
 

@@ -20,10 +20,57 @@ export interface GradNode {
 
 class Storage {
   refs = 0;
+  /** Set once an asynchronous read has pinned the buffer: it must not be reused from the pool. */
+  pinned = false;
   constructor(
     readonly buffer: NativeBuffer,
     readonly device: Device,
+    readonly key: string,
+    readonly bytes: number,
   ) {}
+}
+
+// ------------------------------------------------------------------------- buffer pool
+// Freed buffers wait here, by exact (device, dtype, length), for the next tensor of that kind:
+// creating a NativeBuffer (an N-API object with a finalizer) costs about a microsecond plus GC
+// work, a large share of a small op, and a training step allocates the same shapes every time.
+// Bounded (GMPNN_POOL_MB, default 64 MiB; 16 buffers per kind); emptyCache() drains it, and
+// memory() counts pooled buffers as free.
+const pool = {
+  byKey: new Map<string, NativeBuffer[]>(),
+  bytes: 0,
+  count: { cpu: 0, cuda: 0 } as Record<Device, number>,
+  pooledBytes: { cpu: 0, cuda: 0 } as Record<Device, number>,
+  capBytes: Math.max(0, Number(process.env.GMPNN_POOL_MB ?? 64)) * 1024 * 1024,
+  perKey: 16,
+};
+
+function poolKey(device: Device, dtype: DType, n: number): string {
+  return `${device}|${dtype}|${n}`;
+}
+
+function release(s: Storage): void {
+  if (!s.pinned && pool.bytes + s.bytes <= pool.capBytes) {
+    let list = pool.byKey.get(s.key);
+    if (!list) pool.byKey.set(s.key, (list = []));
+    if (list.length < pool.perKey) {
+      list.push(s.buffer);
+      pool.bytes += s.bytes;
+      pool.count[s.device]++;
+      pool.pooledBytes[s.device] += s.bytes;
+      return;
+    }
+  }
+  s.buffer.dispose();
+}
+
+/** Disposes every pooled buffer (their memory goes back to the native caching allocators). */
+export function drainPool(): void {
+  for (const list of pool.byKey.values()) for (const b of list) b.dispose();
+  pool.byKey.clear();
+  pool.bytes = 0;
+  pool.count = { cpu: 0, cuda: 0 };
+  pool.pooledBytes = { cpu: 0, cuda: 0 };
 }
 
 // ------------------------------------------------------------------------- engine state
@@ -147,9 +194,9 @@ export class Tensor {
     state.numTensors--;
     leakWatch?.unregister(this);
     if (--s.refs === 0) {
-      state.numBytes[s.device] -= s.buffer.byteLength;
+      state.numBytes[s.device] -= s.bytes;
       state.numStorages[s.device]--;
-      s.buffer.dispose();
+      release(s);
     }
     if (this.grad) {
       this.grad.dispose();
@@ -165,7 +212,9 @@ export class Tensor {
 
   /** Flat copy of the values, read on a worker thread. */
   data(): Promise<TypedArray> {
-    return callNative(() => native.downloadAsync(this.buffer('data')));
+    const buf = this.buffer('data');
+    this._storage!.pinned = true; // the worker thread reads it after we return
+    return callNative(() => native.downloadAsync(buf));
   }
 
   /** Nested arrays (a number for a scalar), like PyTorch's tolist(). */
@@ -222,9 +271,20 @@ export function empty(shape: readonly number[], dtype: DType = 'float32', device
   checkDType(dtype, 'empty');
   checkDevice(device, 'empty');
   const n = sizeOf(shape);
-  const buf = callNative(() => new native.NativeBuffer(DEVICE_CODE[device], DTYPE_CODE[dtype], n));
-  const storage = new Storage(buf, device);
-  state.numBytes[device] += buf.byteLength;
+  const key = poolKey(device, dtype, n);
+  const bytes = n * bytesPerElement(dtype);
+  const list = pool.byKey.get(key);
+  let buf: NativeBuffer;
+  if (list && list.length > 0) {
+    buf = list.pop()!;
+    pool.bytes -= bytes;
+    pool.count[device]--;
+    pool.pooledBytes[device] -= bytes;
+  } else {
+    buf = callNative(() => new native.NativeBuffer(DEVICE_CODE[device], DTYPE_CODE[dtype], n));
+  }
+  const storage = new Storage(buf, device, key, bytes);
+  state.numBytes[device] += bytes;
   state.numStorages[device]++;
   return new Tensor(storage, shape, dtype);
 }
@@ -303,6 +363,17 @@ export function memory(): MemoryInfo {
       cpu: { numBytes: state.numBytes.cpu, numBuffers: state.numStorages.cpu },
       cuda: { numBytes: state.numBytes.cuda, numBuffers: state.numStorages.cuda },
     },
-    native: native.liveBuffers(),
+    native: nativeCounts(),
   };
+}
+
+// The addon's counts, less the pooled buffers (free memory waiting for reuse, like its cache).
+function nativeCounts(): ReturnType<typeof native.liveBuffers> {
+  const n = native.liveBuffers();
+  for (const d of ['cpu', 'cuda'] as Device[]) {
+    n[d].buffers -= pool.count[d];
+    n[d].bytes -= pool.pooledBytes[d];
+    n[d].cachedBytes = (n[d].cachedBytes ?? 0) + pool.pooledBytes[d];
+  }
+  return n;
 }

@@ -53,12 +53,12 @@ Napi::Value DirectionInverse(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// gmpEpilogueForward(Y, Z, lambda, r, rows, cols, act)
+// gmpEpilogueForward(Y, Z, lambda, r|null, rows, cols, act)
 Napi::Value EpilogueForward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "gmpEpilogueForward";
   Buffer *Y = ArgBuffer(info, 0, op), *Z = ArgBuffer(info, 1, op),
-         *lambda = ArgBuffer(info, 2, op), *r = ArgBuffer(info, 3, op);
+         *lambda = ArgBuffer(info, 2, op), *r = ArgBuffer(info, 3, op, true);
   int64_t rows = ArgInt(info, 4, op), cols = ArgInt(info, 5, op), act = ArgInt(info, 6, op);
   SameDeviceDtype(env, op, {Y, Z, lambda, r});
   if (rows < 0 || cols < 0) Throw(env, "E_SHAPE", "gmpEpilogueForward: negative size");
@@ -67,17 +67,17 @@ Napi::Value EpilogueForward(const Napi::CallbackInfo& info) {
   Fits(env, op, "lambda", lambda, cols);
   Fits(env, op, "r", r, cols);
   GMPNN_CALL(env, Z->device(), gmp_epilogue_forward, Z->dtype(), Y->data(), Z->data(),
-             lambda->data(), r->data(), rows, cols, (int)act);
+             lambda->data(), r ? r->data() : nullptr, rows, cols, (int)act);
   return env.Undefined();
 }
 
-// gmpEpilogueBackward(dZ, dlambda|null, dr|null, dY, Z, r, rows, cols, act)
+// gmpEpilogueBackward(dZ, dlambda|null, dr|null, dY, Z, r|null, rows, cols, act)
 Napi::Value EpilogueBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "gmpEpilogueBackward";
   Buffer *dZ = ArgBuffer(info, 0, op), *dl = ArgBuffer(info, 1, op, true),
          *dr = ArgBuffer(info, 2, op, true), *dY = ArgBuffer(info, 3, op),
-         *Z = ArgBuffer(info, 4, op), *r = ArgBuffer(info, 5, op);
+         *Z = ArgBuffer(info, 4, op), *r = ArgBuffer(info, 5, op, true);
   int64_t rows = ArgInt(info, 6, op), cols = ArgInt(info, 7, op), act = ArgInt(info, 8, op);
   SameDeviceDtype(env, op, {dZ, dl, dr, dY, Z, r});
   if (rows < 0 || cols < 0) Throw(env, "E_SHAPE", "gmpEpilogueBackward: negative size");
@@ -89,7 +89,7 @@ Napi::Value EpilogueBackward(const Napi::CallbackInfo& info) {
   Fits(env, op, "dr", dr, cols);
   GMPNN_CALL(env, Z->device(), gmp_epilogue_backward, Z->dtype(), dZ->data(),
              dl ? dl->data() : nullptr, dr ? dr->data() : nullptr, dY->data(), Z->data(),
-             r->data(), rows, cols, (int)act);
+             r ? r->data() : nullptr, rows, cols, (int)act);
   return env.Undefined();
 }
 

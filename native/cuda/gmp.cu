@@ -204,7 +204,7 @@ __global__ void epilogue_forward_kernel(T* __restrict__ Y, T* __restrict__ Z,
     const int64_t j = i % cols;
     const T z = Z[i] + lambda[j];
     Z[i] = z;
-    Y[i] = r[j] * act_fn<T>(act, z);
+    Y[i] = (r ? r[j] : T(1)) * act_fn<T>(act, z);
   }
 }
 
@@ -222,7 +222,7 @@ __global__ void epilogue_backward_kernel(T* dZ, double* __restrict__ pl, double*
   const int64_t i1 = min(rows, i0 + rchunk);
   double sl = 0.0, sr = 0.0;
   if (j < cols) {
-    const T rj = r[j];
+    const T rj = r ? r[j] : T(1);
     for (int64_t i = i0 + threadIdx.y; i < i1; i += 8) {
       const int64_t idx = i * cols + j;
       const T dy = dY[idx], z = Z[idx];
@@ -243,7 +243,7 @@ __global__ void epilogue_backward_kernel(T* dZ, double* __restrict__ pl, double*
       b += sr_s[y][threadIdx.x];
     }
     if (final) {
-      if (dlambda) dlambda[j] = (T)(a * (double)r[j]);
+      if (dlambda) dlambda[j] = (T)(a * (r ? (double)r[j] : 1.0));
       if (dr) dr[j] = (T)b;
     } else {
       pl[blockIdx.y * cols + j] = a;
@@ -264,7 +264,7 @@ __global__ void epilogue_colsum_kernel(T* __restrict__ dlambda, T* __restrict__ 
       a += pl[q * cols + j];
       b += pr[q * cols + j];
     }
-    if (dlambda) dlambda[j] = (T)(a * (double)r[j]);
+    if (dlambda) dlambda[j] = (T)(a * (r ? (double)r[j] : 1.0));
     if (dr) dr[j] = (T)b;
   }
 }
@@ -357,8 +357,7 @@ extern "C" gmpnn_status gmpnn_cuda_gmp_epilogue_forward(gmpnn_dtype dt, void* Y,
   if (rows == 0 || cols == 0) return GMPNN_OK;
   GMP_CUDA_REQUIRE(Y, op);
   GMP_CUDA_REQUIRE(Z, op);
-  GMP_CUDA_REQUIRE(lambda, op);
-  GMP_CUDA_REQUIRE(r, op);
+  GMP_CUDA_REQUIRE(lambda, op);  // r may be NULL: r = 1 (the SP/WN bias epilogue)
   GMPNN_CUDA_STREAM(op);
   GMPNN_CUDA_DISPATCH(dt, op,
                       epilogue_forward_kernel<T><<<grid_for(rows * cols), kThreads, 0, stream>>>(
@@ -381,7 +380,7 @@ extern "C" gmpnn_status gmpnn_cuda_gmp_epilogue_backward(gmpnn_dtype dt, void* d
     GMP_CUDA_REQUIRE(dY, op);
     GMP_CUDA_REQUIRE(Z, op);
   }
-  if (want || rows > 0) GMP_CUDA_REQUIRE(r, op);
+  // r may be NULL: r = 1 (the SP/WN bias epilogue).
   GMPNN_CUDA_REQUIRE(dt == GMPNN_F32 || dt == GMPNN_F64, GMPNN_E_DTYPE, "%s: unsupported dtype %d",
                      op, (int)dt);
   GMPNN_CUDA_REQUIRE((cols + 31) / 32 <= 0x7fffffff, GMPNN_E_SHAPE, "%s: cols %lld too large", op,

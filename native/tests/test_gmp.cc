@@ -723,6 +723,38 @@ GMPNN_TEST(gmp_epilogue_small) {
     }
 }
 
+// r = NULL means r = 1 (the SP/WN bias epilogue): the same results as an explicit row of ones.
+template <typename T>
+void check_null_radius(int64_t rows, int64_t cols, int act, uint64_t seed) {
+  Rand rng(seed);
+  const size_t N = (size_t)(rows * cols);
+  std::vector<T> Z = rng.vec<T>(N, -2, 2), lam = rng.vec<T>((size_t)cols), dY = rng.vec<T>(N);
+  std::vector<T> ones((size_t)cols, T(1));
+  std::vector<T> Z1 = Z, Z2 = Z, Y1(N, T(-9)), Y2(N, T(-9));
+  CHECK_OK(gmpnn_cpu_gmp_epilogue_forward(dtype_of<T>(), Y1.data(), Z1.data(), lam.data(),
+                                          ones.data(), rows, cols, act));
+  CHECK_OK(gmpnn_cpu_gmp_epilogue_forward(dtype_of<T>(), Y2.data(), Z2.data(), lam.data(), nullptr,
+                                          rows, cols, act));
+  CHECK_CLOSE("null r: Z", Z2.data(), Z1.data(), N, 0.0, 0.0);
+  CHECK_CLOSE("null r: Y", Y2.data(), Y1.data(), N, 0.0, 0.0);
+  std::vector<T> dZ1(N, T(-9)), dZ2(N, T(-9)), dl1((size_t)cols, T(-9)), dl2((size_t)cols, T(-9));
+  CHECK_OK(gmpnn_cpu_gmp_epilogue_backward(dtype_of<T>(), dZ1.data(), dl1.data(), nullptr,
+                                           dY.data(), Z1.data(), ones.data(), rows, cols, act));
+  CHECK_OK(gmpnn_cpu_gmp_epilogue_backward(dtype_of<T>(), dZ2.data(), dl2.data(), nullptr,
+                                           dY.data(), Z1.data(), nullptr, rows, cols, act));
+  CHECK_CLOSE("null r: dZ", dZ2.data(), dZ1.data(), N, 0.0, 0.0);
+  CHECK_CLOSE("null r: dlambda", dl2.data(), dl1.data(), (size_t)cols, 0.0, 0.0);
+}
+
+GMPNN_TEST(gmp_epilogue_null_radius) {
+  uint64_t seed = 1700;
+  for (int act = 0; act < 2; ++act)
+    for (const auto& s : {std::pair<int64_t, int64_t>{1, 1}, {37, 5}, {1024, 100}, {300, 1031}}) {
+      check_null_radius<float>(s.first, s.second, act, seed++);
+      check_null_radius<double>(s.first, s.second, act, seed++);
+    }
+}
+
 GMPNN_TEST(gmp_epilogue_sizes) {
   // The MLP size, awkward sizes, column chunks (cols > 1024), and threaded row-block tilings.
   struct S {
@@ -813,7 +845,7 @@ GMPNN_TEST(gmp_argument_errors) {
   CHECK(gmpnn_cpu_gmp_epilogue_forward(GMPNN_F32, nullptr, b, c, d, 3, 3, 1) == GMPNN_E_ARG);
   CHECK(gmpnn_cpu_gmp_epilogue_forward(GMPNN_F32, a, nullptr, c, d, 3, 3, 1) == GMPNN_E_ARG);
   CHECK(gmpnn_cpu_gmp_epilogue_forward(GMPNN_F32, a, b, nullptr, d, 3, 3, 1) == GMPNN_E_ARG);
-  CHECK(gmpnn_cpu_gmp_epilogue_forward(GMPNN_F32, a, b, c, nullptr, 3, 3, 1) == GMPNN_E_ARG);
+  // r = NULL is allowed (r = 1): see gmp_epilogue_null_radius.
   CHECK(gmpnn_cpu_gmp_epilogue_forward((gmpnn_dtype)2, a, b, c, d, 3, 3, 1) == GMPNN_E_DTYPE);
   CHECK(gmpnn_cpu_gmp_epilogue_backward(GMPNN_F64, a, b, c, d, e, f, 2, -2, 0) == GMPNN_E_ARG &&
         names_kernel(eb));
@@ -824,8 +856,6 @@ GMPNN_TEST(gmp_argument_errors) {
   CHECK(gmpnn_cpu_gmp_epilogue_backward(GMPNN_F64, a, b, c, nullptr, e, f, 2, 2, 0) ==
         GMPNN_E_ARG);
   CHECK(gmpnn_cpu_gmp_epilogue_backward(GMPNN_F64, a, b, c, d, nullptr, f, 2, 2, 0) ==
-        GMPNN_E_ARG);
-  CHECK(gmpnn_cpu_gmp_epilogue_backward(GMPNN_F64, a, b, c, d, e, nullptr, 2, 2, 0) ==
         GMPNN_E_ARG);
   CHECK(gmpnn_cpu_gmp_epilogue_backward((gmpnn_dtype)9, a, b, c, d, e, f, 2, 2, 0) ==
         GMPNN_E_DTYPE && names_kernel(eb));

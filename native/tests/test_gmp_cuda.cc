@@ -91,13 +91,19 @@ void run_epilogues() {
                          " act=" + std::to_string(act);
       std::vector<T> Z = rng.vec<T>(ne, -2, 2), lam = rng.vec<T>((size_t)cols),
                      r = rng.vec<T>((size_t)cols, -1.5, 1.5);
+      // Every other shape: r = NULL on the device (the SP/WN bias epilogue, r = 1) against an
+      // explicit row of ones on the CPU.
+      const bool null_r = ((&s - shapes) % 2) == 1;
+      if (null_r) std::fill(r.begin(), r.end(), T(1));
+      what += null_r ? " r=NULL" : "";
       for (size_t i = 0; i < ne; i += 9) Z[i] = -lam[i % (size_t)cols];  // z = 0 exactly
       // Forward: Z += λ in place, Y = r ⊙ act(Z).
       std::vector<T> want_Z = Z, want_Y = nans<T>(ne);
       CHECK_OK(gmpnn_cpu_gmp_epilogue_forward(dtype_of<T>(), want_Y.data(), want_Z.data(),
                                               lam.data(), r.data(), rows, cols, act));
       Dev<T> dZ(Z), dY(nans<T>(ne)), dlam(lam), dr(r);
-      CHECK_OK(gmpnn_cuda_gmp_epilogue_forward(dtype_of<T>(), dY.p, dZ.p, dlam.p, dr.p, rows, cols,
+      CHECK_OK(gmpnn_cuda_gmp_epilogue_forward(dtype_of<T>(), dY.p, dZ.p, dlam.p,
+                                               null_r ? nullptr : dr.p, rows, cols,
                                                act));
       CHECK_CLOSE(("epilogue forward Z" + what).c_str(), dZ.down().data(), want_Z.data(), ne, 0.0,
                   0.0);
@@ -115,7 +121,8 @@ void run_epilogues() {
                                                  want_Z.data(), r.data(), rows, cols, act));
         Dev<T> ddY(gY), ddZ(nans<T>(ne)), ddl(nans<T>((size_t)cols)), ddr(nans<T>((size_t)cols));
         CHECK_OK(gmpnn_cuda_gmp_epilogue_backward(dtype_of<T>(), ddZ.p, wl ? ddl.p : nullptr,
-                                                  wr ? ddr.p : nullptr, ddY.p, dZ.p, dr.p, rows,
+                                                  wr ? ddr.p : nullptr, ddY.p, dZ.p,
+                                                  null_r ? nullptr : dr.p, rows,
                                                   cols, act));
         std::string w2 = what + " wanted=" + std::to_string(wanted);
         CHECK_CLOSE(("epilogue backward dZ" + w2).c_str(), ddZ.down().data(), want_dZ.data(), ne,

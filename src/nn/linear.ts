@@ -95,14 +95,8 @@ export class Linear extends Module {
       throw new GmpnnError('E_SHAPE', `Linear(${this.inFeatures}, ${this.outFeatures}): expected input [batch, ${this.inFeatures}], got ${fmt(x.shape)}`);
     if (this.parameterization === 'gmp')
       return gmpLinear(x, this.theta, this.lambda!, this.radius!, this.activation, this.direction ?? undefined);
-    let z: Tensor;
-    if (this.parameterization === 'sp') {
-      z = linear(x, this.weight!, this.bias);
-    } else {
-      const w = this.effectiveWeight();
-      z = linear(x, w, this.bias);
-    }
-    return this.activation === 'relu' ? relu(z) : z;
+    const w = this.parameterization === 'sp' ? this.weight! : this.effectiveWeight();
+    return linear(x, w, this.bias, this.activation);
   }
 
   /** The Cartesian weight [out, in] this layer currently applies (differentiable). */

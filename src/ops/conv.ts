@@ -155,7 +155,7 @@ function fusedConv(
   x: Tensor,
   U: Tensor,
   lambda: Tensor,
-  r: Tensor,
+  r: Tensor | null, // null: r = 1 (the SP/WN bias epilogue)
   act: number,
   g: ConvGeometry,
   inputs: Tensor[],
@@ -168,7 +168,7 @@ function fusedConv(
   const rows = g.N * g.OH * g.OW;
   const z = conv2dForwardRaw(x, U, g, op);
   const y = empty(z.shape, x.dtype, x.device);
-  callNative(() => native.gmpEpilogueForward(y.buffer(), z.buffer(), lambda.buffer(op), r.buffer(op), rows, g.Cout, act));
+  callNative(() => native.gmpEpilogueForward(y.buffer(), z.buffer(), lambda.buffer(op), r ? r.buffer(op) : null, rows, g.Cout, act));
   if (!needsGrad(...inputs)) {
     z.dispose();
     release();
@@ -179,7 +179,7 @@ function fusedConv(
     const dl = wantLambda ? empty([g.Cout], x.dtype, x.device) : null;
     const dr = wantR ? empty([g.Cout], x.dtype, x.device) : null;
     callNative(() =>
-      native.gmpEpilogueBackward(dz.buffer(), dl ? dl.buffer() : null, dr ? dr.buffer() : null, gy.buffer(op), z.buffer(op), r.buffer(op), rows, g.Cout, act),
+      native.gmpEpilogueBackward(dz.buffer(), dl ? dl.buffer() : null, dr ? dr.buffer() : null, gy.buffer(op), z.buffer(op), r ? r.buffer(op) : null, rows, g.Cout, act),
     );
     const dx = x.requiresGrad ? conv2dBackwardDataRaw(dz, U, g, op) : null;
     const dU = wantU ? conv2dBackwardFilterRaw(dz, x, g, [g.Cout, g.KH * g.KW * g.Cin], op) : null;
@@ -211,17 +211,15 @@ export function conv2dBiasAct(x: Tensor, weight: Tensor, bias: Tensor | null, op
   }
   const act = activationCode(opts.activation, op);
   const g = convGeometry(x.shape, Cout, KH, KW, opts, op);
-  const ones = full([Cout], 1, { dtype: x.dtype, device: x.device });
   const lambda = bias ?? full([Cout], 0, { dtype: x.dtype, device: x.device });
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  return fusedConv(op, x, weight, lambda, ones, act, g, inputs, weight.requiresGrad, !!bias && bias.requiresGrad, false,
+  return fusedConv(op, x, weight, lambda, null, act, g, inputs, weight.requiresGrad, !!bias && bias.requiresGrad, false,
     (dx, dU, dl) => {
       const dw = dU ? Tensor.view(dU, weight.shape) : null;
       dU?.dispose();
       return bias ? [dx, dw, dl] : [dx, dw];
     },
     () => {
-      ones.dispose();
       if (!bias) lambda.dispose();
     });
 }

@@ -2,9 +2,9 @@
 import { GmpnnError, callNative } from '../errors';
 import { native } from '../native';
 import { Tensor, empty } from '../tensor';
-import { record } from '../autograd';
+import { record, needsGrad } from '../autograd';
 import { assertSameKind, assertTensor, fmt } from './util';
-import { add } from './elementwise';
+import { relu } from './elementwise';
 
 /** C = op(A)·op(B) for 2-D tensors, where op transposes when asked (no copy). No graph. */
 export function gemmRaw(a: Tensor, b: Tensor, transA = false, transB = false, op = 'matmul'): Tensor {
@@ -31,21 +31,49 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   ]);
 }
 
-/** y = x·Wᵀ (+ bias): x [B, in], weight [out, in], bias [out]. */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  assertTensor(x, 'linear', 'x');
-  assertTensor(weight, 'linear', 'weight');
-  assertSameKind('linear', x, weight);
+/**
+ * y = act(x·Wᵀ + bias): x [B, in], weight [out, in], bias [out] (optional), act 'none' | 'relu'.
+ * With a bias, the bias and activation run in the GmP epilogue kernel with r = 1 (one pass over
+ * the product, and one for dZ and the bias gradient in the backward), like PyTorch's fused
+ * addmm + relu.
+ */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, activation: 'none' | 'relu' = 'none'): Tensor {
+  const op = 'linear';
+  assertTensor(x, op, 'x');
+  assertTensor(weight, op, 'weight');
+  assertSameKind(op, x, weight);
   if (x.rank !== 2 || weight.rank !== 2 || x.shape[1] !== weight.shape[1])
     throw new GmpnnError('E_SHAPE', `linear: expected x [B, in] and weight [out, in], got ${fmt(x.shape)} and ${fmt(weight.shape)}`);
-  const z = gemmRaw(x, weight, false, true, 'linear');
-  const out = record(z, 'linear', [x, weight], (g) => [
-    x.requiresGrad ? gemmRaw(g, weight, false, false) : null, // dX = G·W
-    weight.requiresGrad ? gemmRaw(g, x, true, false) : null, // dW = Gᵀ·X
-  ]);
-  if (!bias) return out;
-  assertTensor(bias, 'linear', 'bias');
-  if (bias.rank !== 1 || bias.shape[0] !== weight.shape[0])
+  if (activation !== 'none' && activation !== 'relu')
+    throw new GmpnnError('E_ARG', `linear: activation must be 'relu' or 'none', got ${String(activation)}`);
+  if (!bias) {
+    const z = gemmRaw(x, weight, false, true, op);
+    const out = record(z, op, [x, weight], (g) => [
+      x.requiresGrad ? gemmRaw(g, weight, false, false) : null, // dX = G·W
+      weight.requiresGrad ? gemmRaw(g, x, true, false) : null, // dW = Gᵀ·X
+    ]);
+    return activation === 'relu' ? relu(out) : out;
+  }
+  assertTensor(bias, op, 'bias');
+  assertSameKind(op, x, bias);
+  const [B, m] = [x.shape[0], weight.shape[0]];
+  if (bias.rank !== 1 || bias.shape[0] !== m)
     throw new GmpnnError('E_SHAPE', `linear: bias ${fmt(bias.shape)} does not match weight ${fmt(weight.shape)}`);
-  return add(out, bias);
+  const act = activation === 'relu' ? 1 : 0;
+  const z = gemmRaw(x, weight, false, true, op); // Z = X·Wᵀ, then Z += b in place
+  const y = empty([B, m], x.dtype, x.device);
+  callNative(() => native.gmpEpilogueForward(y.buffer(), z.buffer(), bias.buffer(op), null, B, m, act));
+  if (!needsGrad(x, weight, bias)) {
+    z.dispose();
+    return y;
+  }
+  return record(y, op, [x, weight, bias], (gy) => {
+    const dz = empty([B, m], x.dtype, x.device);
+    const db = bias.requiresGrad ? empty([m], x.dtype, x.device) : null;
+    callNative(() => native.gmpEpilogueBackward(dz.buffer(), db ? db.buffer() : null, null, gy.buffer(op), z.buffer(op), null, B, m, act));
+    const dx = x.requiresGrad ? gemmRaw(dz, weight, false, false, op) : null; // dX = dZ·W
+    const dw = weight.requiresGrad ? gemmRaw(dz, x, true, false, op) : null; // dW = dZᵀ·X
+    dz.dispose();
+    return [dx, dw, db];
+  });
 }

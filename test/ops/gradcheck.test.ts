@@ -44,6 +44,12 @@ describe('ops: float64 gradient checks', () => {
   it('matmul', () => gradcheck(g.matmul, [randLeaf([3, 4], -1, 1, 1), randLeaf([4, 5], -1, 1, 2)]));
   it('matmul with 1-sized dims', () => gradcheck(g.matmul, [randLeaf([1, 7], -1, 1, 1), randLeaf([7, 1], -1, 1, 2)]));
   it('linear with bias', () => gradcheck(g.linear, [randLeaf([6, 4], -1, 1, 1), randLeaf([3, 4], -1, 1, 2), randLeaf([3], -1, 1, 3)]));
+  it('linear without bias', () => gradcheck((x, w) => g.linear(x, w), [randLeaf([6, 4], -1, 1, 1), randLeaf([3, 4], -1, 1, 2)]));
+  // Fused bias + ReLU (the epilogue kernel with r = 1); inputs keep z away from the kink.
+  it('linear with bias and relu (fused)', () =>
+    gradcheck((x, w, b) => g.linear(x, w, b, 'relu'), [randLeaf([6, 4], 0.2, 1, 1), randLeaf([3, 4], -1, 1, 2), randLeaf([3], -0.3, 0.3, 3)]));
+  it('linear without bias, relu', () =>
+    gradcheck((x, w) => g.linear(x, w, null, 'relu'), [randLeaf([6, 4], 0.2, 1, 1), randLeaf([3, 4], 0.1, 1, 2)]));
 
   it('sum over all', () => gradcheck((x) => g.sum(x), [randLeaf([3, 4])]));
   it('sum over axes [0, 2]', () => gradcheck((x) => g.sum(x, [0, 2]), [randLeaf([2, 3, 4])]));

@@ -34,14 +34,16 @@ gmpnn_status gmpnn_cuda_gmp_direction_inverse(gmpnn_dtype dt, void* theta, void*
                                               int64_t m, int64_t n, int abs_last);
 
 /* Forward epilogue over Z [rows, cols] holding X·Uᵀ: Z += λ (in place, kept for the backward),
- * Y = r ⊙ act(Z). lambda, r are [cols]. */
+ * Y = r ⊙ act(Z). lambda, r are [cols]; r may be NULL for r = 1, which makes these the fused
+ * bias + activation of SP and WN layers (λ = bias). */
 gmpnn_status gmpnn_cpu_gmp_epilogue_forward(gmpnn_dtype dt, void* Y, void* Z, const void* lambda,
                                             const void* r, int64_t rows, int64_t cols, int act);
 gmpnn_status gmpnn_cuda_gmp_epilogue_forward(gmpnn_dtype dt, void* Y, void* Z, const void* lambda,
                                              const void* r, int64_t rows, int64_t cols, int act);
 
 /* Backward epilogue (§4): G_Z = dY ⊙ act'(Z) ⊙ r  [rows, cols];
- * dlambda[j] = Σ_rows G_Z;  dr[j] = Σ_rows dY ⊙ act(Z). dlambda or dr may be NULL (not wanted).
+ * dlambda[j] = Σ_rows G_Z;  dr[j] = Σ_rows dY ⊙ act(Z). dlambda or dr may be NULL (not wanted);
+ * r may be NULL (r = 1).
  * act'(z) = 1[z > 0] for ReLU (0 at z = 0), 1 for identity. Column sums accumulate in double. */
 gmpnn_status gmpnn_cpu_gmp_epilogue_backward(gmpnn_dtype dt, void* dZ, void* dlambda, void* dr,
                                              const void* dY, const void* Z, const void* r,
