@@ -1,5 +1,7 @@
 // Internal helpers shared by the CPU kernels (not part of the C ABI).
 #pragma once
+#include <omp.h>
+
 #include <cstdint>
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -27,11 +29,19 @@ class FtzScope {
 
 // Runs body in an OpenMP team when par, else directly on the calling thread (an `omp parallel
 // if(false)` region still costs about a microsecond in libgomp, a third of a small MLP kernel).
-// body may contain orphaned `#pragma omp for` loops: outside a team they run serially.
+// body may contain orphaned `#pragma omp for` loops: outside a team they run serially. Called
+// from inside another team (a kernel used by a threaded kernel), such a loop would bind to that
+// team and hand iterations to threads that never reach it, so there body gets a team of its own.
 template <typename F>
 inline void parallel_region(bool par, F&& body) {
   if (par) {
 #pragma omp parallel
+    {
+      FtzScope ftz;
+      body();
+    }
+  } else if (omp_in_parallel()) {
+#pragma omp parallel num_threads(1)
     {
       FtzScope ftz;
       body();

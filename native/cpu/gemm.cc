@@ -774,6 +774,9 @@ void copy_op(T* dst, int64_t ld_dst, const Operand<T>& x, int64_t rows, int64_t 
 }
 
 // Returns true when it handled the product (one tiny dimension and a layout it streams well).
+// Threads only through its own `omp parallel for` when called outside a team: called from inside
+// one (the convolution's tiles), an orphaned `omp for` would hand rows to team threads that never
+// reach it (rows left unwritten, then a hang at the barrier).
 template <typename T>
 bool gemm_small(const Problem<T>& pb, gmpnn_status* st) {
   const int64_t M = pb.M, N = pb.N, K = pb.K;
@@ -827,19 +830,25 @@ bool gemm_small(const Problem<T>& pb, gmpnn_status* st) {
     copy_op(bt, K, btr, N, K);
     constexpr int IB = 2 * Small<T>::VL;
     const int64_t blocks = (M + IB - 1) / IB;
-    gmpnn_cpu::parallel_region(par, [&] {
-      FtzScope ftz;
-#pragma omp for schedule(static)
-      for (int64_t b = 0; b < blocks; ++b) {
-        const int64_t i0 = b * IB, m = std::min<int64_t>(IB, M - i0);
-        switch (N) {
-          case 1: small_cols<T, 1>(pb, bt, i0, m); break;
-          case 2: small_cols<T, 2>(pb, bt, i0, m); break;
-          case 3: small_cols<T, 3>(pb, bt, i0, m); break;
-          default: small_cols<T, 4>(pb, bt, i0, m); break;
-        }
+    auto block = [&](int64_t b) {
+      const int64_t i0 = b * IB, m = std::min<int64_t>(IB, M - i0);
+      switch (N) {
+        case 1: small_cols<T, 1>(pb, bt, i0, m); break;
+        case 2: small_cols<T, 2>(pb, bt, i0, m); break;
+        case 3: small_cols<T, 3>(pb, bt, i0, m); break;
+        default: small_cols<T, 4>(pb, bt, i0, m); break;
       }
-    });
+    };
+    if (par) {
+#pragma omp parallel for schedule(static)
+      for (int64_t b = 0; b < blocks; ++b) {
+        FtzScope ftz;
+        block(b);
+      }
+    } else {
+      FtzScope ftz;
+      for (int64_t b = 0; b < blocks; ++b) block(b);
+    }
     return true;
   }
   if ((N <= kSmallN && !pb.a.trans) || (M <= kSmallM && pb.b.trans)) {
@@ -861,16 +870,23 @@ bool gemm_small(const Problem<T>& pb, gmpnn_status* st) {
       copy_op(bt, K, btr, N, K);
       yb = bt, ldy = K;
     }
-    gmpnn_cpu::parallel_region(par, [&] {
+    auto row = [&](int64_t i) {
+      for (int64_t j = 0; j < N; ++j) {
+        T* c = pb.c + i * pb.ldc + j;
+        const T d = small_dot(xa + i * ldx, yb + j * ldy, K);
+        *c = pb.beta == T(0) ? pb.alpha * d : pb.alpha * d + pb.beta * *c;
+      }
+    };
+    if (par) {
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < M; ++i) {
+        FtzScope ftz;
+        row(i);
+      }
+    } else {
       FtzScope ftz;
-#pragma omp for schedule(static)
-      for (int64_t i = 0; i < M; ++i)
-        for (int64_t j = 0; j < N; ++j) {
-          T* c = pb.c + i * pb.ldc + j;
-          const T d = small_dot(xa + i * ldx, yb + j * ldy, K);
-          *c = pb.beta == T(0) ? pb.alpha * d : pb.alpha * d + pb.beta * *c;
-        }
-    });
+      for (int64_t i = 0; i < M; ++i) row(i);
+    }
     return true;
   }
   return false;

@@ -247,6 +247,36 @@ GMPNN_TEST(gemm_nested_in_parallel) {
     if (!g.empty()) CHECK_CLOSE("nested", g.data(), want.data(), g.size(), 1e-4, 1e-5);
 }
 
+// The small-dimension paths called by one thread of a team (as the convolution's tiles do), with
+// the team larger than the caller's share: every row must still be written, with no hang.
+GMPNN_TEST(gemm_small_dims_inside_team) {
+  Rand r(11);
+  struct S {
+    int64_t M, N, K;
+    int ta, tb;
+  };
+  const S shapes[] = {{3, 40, 216, 0, 1}, {1, 40, 216, 0, 1}, {500, 3, 216, 0, 1},
+                      {100, 4, 700, 1, 0}, {2, 300, 50, 0, 0}, {600, 37, 4, 0, 1}};
+  for (const S& sh : shapes) {
+    const int64_t lda = sh.ta ? sh.M : sh.K, ldb = sh.tb ? sh.K : sh.N;
+    std::vector<float> A = r.vec<float>(sh.M * sh.K), B = r.vec<float>(sh.K * sh.N);
+    std::vector<float> want(sh.M * sh.N);
+    CHECK_OK(gmpnn_cpu_gemm_reference(GMPNN_F32, want.data(), A.data(), B.data(), sh.ta, sh.tb,
+                                      sh.M, sh.N, sh.K, lda, ldb, sh.N, 1, 0));
+    std::vector<float> got(sh.M * sh.N, std::numeric_limits<float>::quiet_NaN());
+    int bad = 0;
+#pragma omp parallel num_threads(3)
+    {
+#pragma omp single
+      if (gmpnn_cpu_gemm(GMPNN_F32, got.data(), A.data(), B.data(), sh.ta, sh.tb, sh.M, sh.N,
+                         sh.K, lda, ldb, sh.N, 1, 0) != GMPNN_OK)
+        bad = 1;
+    }
+    CHECK(bad == 0);
+    CHECK_CLOSE("small dims inside a team", got.data(), want.data(), got.size(), 1e-4, 1e-5);
+  }
+}
+
 GMPNN_TEST(gemm_zero_sizes) {
   float C[6] = {1, 2, 3, 4, 5, 6};
   const float A[6] = {1, 1, 1, 1, 1, 1}, B[6] = {1, 1, 1, 1, 1, 1};
