@@ -2,7 +2,7 @@
 // paper's ImageNet32 experiment (GMP_SPEC.md §6): 3×3 'same' convolutions on 32×32 inputs,
 //   3→128, 128→128 at 32×32;  128→256, 256→256 at 16×16;  256→512, 512→512 at 8×8.
 //
-//   conv_bench [--batch N] [--dtype f32|f64] [--quick]
+//   conv_bench [--batch N] [--width W] [--dtype f32|f64] [--quick]
 //
 // For each layer: forward, data gradient and filter gradient in GFLOP/s (2·N·OH·OW·C_out·K per
 // pass, K = 9·C_in), and beside them the packed GEMM alone on the same [M, K] x [K, C_out] product
@@ -57,13 +57,16 @@ const Layer kVgg6[] = {{3, 128, 32}, {128, 128, 32}, {128, 256, 16},
                        {256, 256, 16}, {256, 512, 8}, {512, 512, 8}};
 
 template <typename T>
-void run(int64_t batch, bool quick, gmpnn_dtype dt) {
+void run(int64_t batch, bool quick, gmpnn_dtype dt, double width) {
   const int samples = quick ? 3 : 5;
   const double min_s = quick ? 0.05 : 0.2;
   std::printf("| layer | M x K x C_out | forward GFLOP/s | data GFLOP/s | filter GFLOP/s | GEMM alone GFLOP/s | forward ms | data ms | filter ms |\n");
   std::printf("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
   double tot[3] = {0, 0, 0};
-  for (const Layer& L : kVgg6) {
+  for (Layer L : kVgg6) {
+    // --width scales every channel count but the 3 input channels (the models' width multiplier).
+    if (L.C_in != 3) L.C_in = std::max<int64_t>(1, (int64_t)(L.C_in * width));
+    L.C_out = std::max<int64_t>(1, (int64_t)(L.C_out * width));
     gmpnn_conv2d_dims d{};
     d.N = batch; d.H = d.W = L.HW; d.C_in = L.C_in; d.C_out = L.C_out; d.KH = d.KW = 3;
     d.OH = d.OW = L.HW; d.stride_h = d.stride_w = 1; d.pad_h = d.pad_w = 1;
@@ -103,13 +106,15 @@ void run(int64_t batch, bool quick, gmpnn_dtype dt) {
 int main(int argc, char** argv) {
   int64_t batch = 32;
   bool quick = false;
+  double width = 1.0;
   gmpnn_dtype dt = GMPNN_F32;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) batch = std::atoll(argv[++i]);
+    else if (!std::strcmp(argv[i], "--width") && i + 1 < argc) width = std::atof(argv[++i]);
     else if (!std::strcmp(argv[i], "--dtype") && i + 1 < argc) dt = !std::strcmp(argv[++i], "f64") ? GMPNN_F64 : GMPNN_F32;
     else {
-      std::fprintf(stderr, "usage: conv_bench [--batch N] [--dtype f32|f64] [--quick]\n");
+      std::fprintf(stderr, "usage: conv_bench [--batch N] [--width W] [--dtype f32|f64] [--quick]\n");
       return 2;
     }
   }
@@ -122,7 +127,7 @@ int main(int argc, char** argv) {
   std::printf("conv_bench: VGG-6 3x3 'same' layers, batch %lld, %s, %d threads, GEMM microkernel %s, load average %.2f\n\n",
               (long long)batch, dt == GMPNN_F64 ? "float64" : "float32", omp_get_max_threads(),
               gmpnn_cpu_gemm_isa(), load[0]);
-  if (dt == GMPNN_F64) run<double>(batch, quick, dt);
-  else run<float>(batch, quick, dt);
+  if (dt == GMPNN_F64) run<double>(batch, quick, dt, width);
+  else run<float>(batch, quick, dt, width);
   return 0;
 }
