@@ -93,9 +93,32 @@ Napi::Value EpilogueBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// gmpDenseForward(Y, Z, X, W, lambda, r|null, rows, n, cols, act)
+Napi::Value DenseForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "gmpDenseForward";
+  Buffer *Y = ArgBuffer(info, 0, op), *Z = ArgBuffer(info, 1, op), *X = ArgBuffer(info, 2, op),
+         *W = ArgBuffer(info, 3, op), *lambda = ArgBuffer(info, 4, op),
+         *r = ArgBuffer(info, 5, op, true);
+  int64_t rows = ArgInt(info, 6, op), n = ArgInt(info, 7, op), cols = ArgInt(info, 8, op),
+          act = ArgInt(info, 9, op);
+  SameDeviceDtype(env, op, {Y, Z, X, W, lambda, r});
+  if (rows < 0 || n < 0 || cols < 0) Throw(env, "E_SHAPE", "gmpDenseForward: negative size");
+  Fits(env, op, "Y", Y, rows * cols);
+  Fits(env, op, "Z", Z, rows * cols);
+  Fits(env, op, "X", X, rows * n);
+  Fits(env, op, "W", W, cols * n);
+  Fits(env, op, "lambda", lambda, cols);
+  Fits(env, op, "r", r, cols);
+  GMPNN_CALL(env, Z->device(), gmp_dense_forward, Z->dtype(), Y->data(), Z->data(), X->data(),
+             W->data(), lambda->data(), r ? r->data() : nullptr, rows, n, cols, (int)act);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void RegisterGmp(Napi::Env env, Napi::Object exports) {
+  exports.Set("gmpDenseForward", Napi::Function::New(env, DenseForward));
   exports.Set("gmpDirectionForward", Napi::Function::New(env, DirectionForward));
   exports.Set("gmpDirectionBackward", Napi::Function::New(env, DirectionBackward));
   exports.Set("gmpDirectionInverse", Napi::Function::New(env, DirectionInverse));

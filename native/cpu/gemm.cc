@@ -47,6 +47,7 @@
 
 #include "cpu_util.h"
 #include "gmpnn/gemm.h"
+#include "gemm_internal.h"
 
 // ---------------------------------------------------------------- AVX-512 kernels (other TU)
 namespace gmpnn_cpu {
@@ -581,12 +582,46 @@ inline void store_lane_vec(T* c, typename Small<T>::V x, int64_t n, int v, T alp
     store_part(c + v * VL, r, m);
 }
 
+// The dense layer's epilogue applied as a strip leaves the registers (gmp_dense_forward): C is Z,
+// z = acc + λ is stored there and y = r·act(z) into Y (same leading dimension). alpha = 1, beta
+// = 0 are implied, so the values equal gemm + gmp_epilogue_forward exactly.
+template <typename T>
+struct DenseEpilogue {
+  T* Y;
+  const T* lambda;
+  const T* r;  // NULL: r = 1
+  int act;     // 0 identity, 1 ReLU
+};
+
+template <typename T>
+inline void dense_epilogue_store(const DenseEpilogue<T>& e, T* z_row, T* y_row, int64_t j0,
+                                 int64_t n, typename Small<T>::V v0, typename Small<T>::V v1) {
+  typedef typename Small<T>::V V;
+  const V zero = V{};
+  const V z0 = v0 + load_lane_vec(e.lambda + j0, n, 0);
+  const V z1 = v1 + load_lane_vec(e.lambda + j0, n, 1);
+  V h0 = z0, h1 = z1;
+  if (e.act == 1) {
+    h0 = z0 > zero ? z0 : zero;
+    h1 = z1 > zero ? z1 : zero;
+  }
+  if (e.r) {
+    h0 *= load_lane_vec(e.r + j0, n, 0);
+    h1 *= load_lane_vec(e.r + j0, n, 1);
+  }
+  store_lane_vec(z_row + j0, z0, n, 0, T(1), T(0));
+  store_lane_vec(z_row + j0, z1, n, 1, T(1), T(0));
+  store_lane_vec(y_row + j0, h0, n, 0, T(1), T(0));
+  store_lane_vec(y_row + j0, h1, n, 1, T(1), T(0));
+}
+
 // rows form, K small: rows i0..i0+3 (R = 4) or row i0 (R = 1) of C, all columns; bp = op(B)
 // packed [K, ldp], ldp a multiple of 2·VL with a zero tail, so every strip load is in bounds.
 // Named accumulators rather than an array: with V acc[4][2] GCC kept them on the stack (a third
 // of the speed; 1024x100x4 at 39 µs against 15 µs).
 template <typename T, int R>
-void small_rows_packed(const Problem<T>& pb, int64_t i0, const T* bp, int64_t ldp) {
+void small_rows_packed(const Problem<T>& pb, int64_t i0, const T* bp, int64_t ldp,
+                       const DenseEpilogue<T>* epi = nullptr) {
   static_assert(R == 1 || R == 4, "rows form: 1 or 4 rows");
   typedef typename Small<T>::V V;
   constexpr int VL = Small<T>::VL, JB = 2 * VL;
@@ -615,6 +650,18 @@ void small_rows_packed(const Problem<T>& pb, int64_t i0, const T* bp, int64_t ld
       }
     }
     const int64_t n = std::min<int64_t>(JB, pb.N - j0);
+    if (epi) {
+      const int64_t ld = pb.ldc;
+      T* zr = pb.c + i0 * ld;
+      T* yr = epi->Y + i0 * ld;
+      dense_epilogue_store(*epi, zr, yr, j0, n, c00, c01);
+      if (R == 4) {
+        dense_epilogue_store(*epi, zr + ld, yr + ld, j0, n, c10, c11);
+        dense_epilogue_store(*epi, zr + 2 * ld, yr + 2 * ld, j0, n, c20, c21);
+        dense_epilogue_store(*epi, zr + 3 * ld, yr + 3 * ld, j0, n, c30, c31);
+      }
+      continue;
+    }
     T* c = pb.c + i0 * pb.ldc + j0;
     if (n == JB && beta == T(0)) {  // the common case: whole strips, plain stores
       const int64_t ldc = pb.ldc;
@@ -773,6 +820,35 @@ void copy_op(T* dst, int64_t ld_dst, const Operand<T>& x, int64_t rows, int64_t 
       dst[r * ld_dst + c] = x.trans ? x.p[c * x.ld + r] : x.p[r * x.ld + c];
 }
 
+// The rows form over all of C (K small): op(B) packed to [K, round_up(N, 2·VL)] with a zero
+// tail (small, read from L1/L2), then groups of four rows; the epilogue, if any, at the stores.
+template <typename T>
+gmpnn_status rows_packed_driver(const Problem<T>& pb, bool par, const DenseEpilogue<T>* epi) {
+  const int64_t M = pb.M, N = pb.N, K = pb.K;
+  const int64_t ldp = (N + 2 * Small<T>::VL - 1) / (2 * Small<T>::VL) * (2 * Small<T>::VL);
+  T* bp = small_scratch<T>(t_pack_b, K * ldp);
+  if (!bp) return gmpnn_set_error(GMPNN_E_OOM, "gemm: cannot allocate packing buffer");
+  const Operand<T>& bt = pb.b;
+  for (int64_t k = 0; k < K; ++k) {
+    for (int64_t j = 0; j < N; ++j) bp[k * ldp + j] = bt.trans ? bt.p[j * bt.ld + k] : bt.p[k * bt.ld + j];
+    for (int64_t j = N; j < ldp; ++j) bp[k * ldp + j] = T(0);
+  }
+  const int64_t groups = M / 4;
+  if (par) {
+#pragma omp parallel for schedule(static)
+    for (int64_t g = 0; g < groups; ++g) {
+      FtzScope ftz;
+      small_rows_packed<T, 4>(pb, g * 4, bp, ldp, epi);
+    }
+  } else {
+    FtzScope ftz;
+    for (int64_t g = 0; g < groups; ++g) small_rows_packed<T, 4>(pb, g * 4, bp, ldp, epi);
+  }
+  FtzScope ftz;
+  for (int64_t i = groups * 4; i < M; ++i) small_rows_packed<T, 1>(pb, i, bp, ldp, epi);
+  return GMPNN_OK;
+}
+
 // Returns true when it handled the product (one tiny dimension and a layout it streams well).
 // Threads only through its own `omp parallel for` when called outside a team: called from inside
 // one (the convolution's tiles), an orphaned `omp for` would hand rows to team threads that never
@@ -784,28 +860,7 @@ bool gemm_small(const Problem<T>& pb, gmpnn_status* st) {
   const bool par = !omp_in_parallel() && M * N * K >= kGemmParallelMacs && omp_get_max_threads() > 1;
   *st = GMPNN_OK;
   if (K <= kSmallK && M >= 4) {
-    // rows form with op(B) packed to [K, round_up(N, 2·VL)] (zero tail): small, read from L1/L2.
-    const int64_t ldp = (N + 2 * Small<T>::VL - 1) / (2 * Small<T>::VL) * (2 * Small<T>::VL);
-    T* bp = small_scratch<T>(t_pack_b, K * ldp);
-    if (!bp) return *st = gmpnn_set_error(GMPNN_E_OOM, "gemm: cannot allocate packing buffer"), true;
-    Operand<T> bt{pb.b.p, pb.b.ld, pb.b.trans};
-    for (int64_t k = 0; k < K; ++k) {
-      for (int64_t j = 0; j < N; ++j) bp[k * ldp + j] = bt.trans ? bt.p[j * bt.ld + k] : bt.p[k * bt.ld + j];
-      for (int64_t j = N; j < ldp; ++j) bp[k * ldp + j] = T(0);
-    }
-    const int64_t groups = M / 4;
-    if (par) {
-#pragma omp parallel for schedule(static)
-      for (int64_t g = 0; g < groups; ++g) {
-        FtzScope ftz;
-        small_rows_packed<T, 4>(pb, g * 4, bp, ldp);
-      }
-    } else {
-      FtzScope ftz;
-      for (int64_t g = 0; g < groups; ++g) small_rows_packed<T, 4>(pb, g * 4, bp, ldp);
-    }
-    FtzScope ftz;
-    for (int64_t i = groups * 4; i < M; ++i) small_rows_packed<T, 1>(pb, i, bp, ldp);
+    *st = rows_packed_driver<T>(pb, par, nullptr);
     return true;
   }
   if (M <= kSmallM && !pb.b.trans) {
@@ -911,6 +966,25 @@ gmpnn_status check_args(const char* op, const void* C, const void* A, const void
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------- internal (gemm_internal.h)
+namespace gmpnn_cpu {
+template <typename T>
+bool dense_forward_fused(T* Y, T* Z, const T* X, const T* W, const T* lambda, const T* r,
+                         int64_t rows, int64_t n, int64_t cols, int act) {
+  if (n > kFusedDenseMaxK || rows < 4 || !g_small_enabled) return false;
+  Problem<T> pb{{X, n, false}, {W, n, true}, Z, rows, cols, n, cols, T(1), T(0)};
+  const DenseEpilogue<T> epi{Y, lambda, r, act};
+  const bool par = !omp_in_parallel() && rows * cols * n >= kGemmParallelMacs &&
+                   omp_get_max_threads() > 1;
+  return rows_packed_driver(pb, par, &epi) == GMPNN_OK;
+}
+template bool dense_forward_fused<float>(float*, float*, const float*, const float*, const float*,
+                                         const float*, int64_t, int64_t, int64_t, int);
+template bool dense_forward_fused<double>(double*, double*, const double*, const double*,
+                                          const double*, const double*, int64_t, int64_t, int64_t,
+                                          int);
+}  // namespace gmpnn_cpu
 
 // ---------------------------------------------------------------- C ABI
 extern "C" gmpnn_status gmpnn_cpu_gemm(gmpnn_dtype dt, void* C, const void* A, const void* B,

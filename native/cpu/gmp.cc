@@ -23,6 +23,8 @@
 #include "cpu_util.h"
 #include "simd_math.h"
 #include "gmpnn/gmp.h"
+#include "gmpnn/gemm.h"
+#include "gemm_internal.h"
 
 namespace {
 
@@ -680,5 +682,38 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_epilogue_backward(gmpnn_dtype dt, void* dZ
                                                        (const T*)dY, (const T*)Z, rr, rows, cols);
     return epilogue_backward_impl<T, GMPNN_ACT_IDENTITY>((T*)dZ, (T*)dlambda, (T*)dr,
                                                          (const T*)dY, (const T*)Z, rr, rows, cols);
+  });
+}
+
+extern "C" gmpnn_status gmpnn_cpu_gmp_dense_forward(gmpnn_dtype dt, void* Y, void* Z, const void* X,
+                                                    const void* W, const void* lambda,
+                                                    const void* r, int64_t rows, int64_t n,
+                                                    int64_t cols, int act) {
+  const char* op = "gmp_dense_forward";
+  gmpnn_status st = check_epilogue(op, rows, cols, act);
+  if (st != GMPNN_OK) return st;
+  if (n < 0) return gmpnn_set_error(GMPNN_E_ARG, "%s: n must be >= 0 (got %lld)", op, (long long)n);
+  if (rows == 0 || cols == 0) return GMPNN_OK;
+  GMP_REQUIRE(Y, op);
+  GMP_REQUIRE(Z, op);
+  GMP_REQUIRE(lambda, op);
+  if (n > 0) {
+    GMP_REQUIRE(X, op);
+    GMP_REQUIRE(W, op);
+  }
+  GMPNN_DISPATCH_FLOAT(dt, op, {
+    if (n > 0 && gmpnn_cpu::dense_forward_fused<T>((T*)Y, (T*)Z, (const T*)X, (const T*)W,
+                                                    (const T*)lambda, (const T*)r, rows, n, cols,
+                                                    act))
+      return GMPNN_OK;
+    // Wide fan-in: the packed GEMM, then the epilogue pass.
+    st = gmpnn_cpu_gemm(dt, Z, X, W, 0, 1, rows, cols, n, n, n, cols, 1.0, 0.0);
+    if (st != GMPNN_OK) return st;
+    const T* rr = radius_or_ones<T>(r, cols);
+    if (act == GMPNN_ACT_RELU)
+      epilogue_forward_impl<T, GMPNN_ACT_RELU>((T*)Y, (T*)Z, (const T*)lambda, rr, rows, cols);
+    else
+      epilogue_forward_impl<T, GMPNN_ACT_IDENTITY>((T*)Y, (T*)Z, (const T*)lambda, rr, rows, cols);
+    return GMPNN_OK;
   });
 }

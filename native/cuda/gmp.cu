@@ -26,6 +26,7 @@
 
 #include "common.cuh"
 #include "gmpnn/gmp.h"
+#include "gmpnn/gemm.h"
 
 namespace {
 
@@ -420,4 +421,21 @@ extern "C" gmpnn_status gmpnn_cuda_gmp_epilogue_backward(gmpnn_dtype dt, void* d
   scratch_free(scratch);  // stream-ordered: safe while the kernels above are queued
   GMPNN_CUDA_LAUNCHED(op);
   return GMPNN_OK;
+}
+
+// The dense forward as two launches on the one stream (the library GEMM, then the epilogue):
+// the same contract as the CPU entry; a fused tensor-core version is the CUDA issue's work.
+extern "C" gmpnn_status gmpnn_cuda_gmp_dense_forward(gmpnn_dtype dt, void* Y, void* Z,
+                                                     const void* X, const void* W,
+                                                     const void* lambda, const void* r,
+                                                     int64_t rows, int64_t n, int64_t cols,
+                                                     int act) {
+  const char* op = "gmpnn_cuda_gmp_dense_forward";
+  gmpnn_status st = check_epilogue(op, rows, cols, act);
+  if (st != GMPNN_OK) return st;
+  if (n < 0) return gmpnn_set_error(GMPNN_E_ARG, "%s: n must be >= 0 (got %lld)", op, (long long)n);
+  if (rows == 0 || cols == 0) return GMPNN_OK;
+  st = gmpnn_cuda_gemm(dt, Z, X, W, 0, 1, rows, cols, n, n, n, cols, 1.0, 0.0);
+  if (st != GMPNN_OK) return st;
+  return gmpnn_cuda_gmp_epilogue_forward(dt, Y, Z, lambda, r, rows, cols, act);
 }

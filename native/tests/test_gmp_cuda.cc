@@ -150,9 +150,42 @@ void run_epilogues() {
   CHECK_CLOSE("epilogue backward in place", dg.down().data(), want.data(), want.size(), 0.0, 0.0);
 }
 
+// gmp_dense_forward (GEMM + epilogue on the device) against the CPU entry (fused or not).
+template <typename T>
+void run_dense_forward() {
+  Rand rng(57 + sizeof(T));
+  const int64_t shapes[][3] = {{1024, 4, 100}, {455, 13, 100}, {33, 40, 17}, {5, 1, 3}};
+  int k = 0;
+  for (const auto& sh : shapes)
+    for (int act = 0; act < 2; ++act, ++k) {
+      const int64_t rows = sh[0], n = sh[1], cols = sh[2];
+      const bool null_r = k % 2 == 1;
+      const size_t ne = (size_t)(rows * cols);
+      std::vector<T> X = rng.vec<T>((size_t)(rows * n)), W = rng.vec<T>((size_t)(cols * n)),
+                     lam = rng.vec<T>((size_t)cols), r = rng.vec<T>((size_t)cols, -1.5, 1.5);
+      std::vector<T> wantZ = nans<T>(ne), wantY = nans<T>(ne);
+      CHECK_OK(gmpnn_cpu_gmp_dense_forward(dtype_of<T>(), wantY.data(), wantZ.data(), X.data(),
+                                           W.data(), lam.data(), null_r ? nullptr : r.data(),
+                                           rows, n, cols, act));
+      Dev<T> dX(X), dW(W), dl(lam), dr(r), dZ(nans<T>(ne)), dY(nans<T>(ne));
+      CHECK_OK(gmpnn_cuda_gmp_dense_forward(dtype_of<T>(), dY.p, dZ.p, dX.p, dW.p, dl.p,
+                                            null_r ? nullptr : dr.p, rows, n, cols, act));
+      const std::string what = " rows=" + std::to_string(rows) + " n=" + std::to_string(n) +
+                               " cols=" + std::to_string(cols) + " act=" + std::to_string(act) +
+                               (null_r ? " r=NULL" : "");
+      CHECK_CLOSE(("dense forward Z" + what).c_str(), dZ.down().data(), wantZ.data(), ne,
+                  tol<T>(), tol<T>());
+      CHECK_CLOSE(("dense forward Y" + what).c_str(), dY.down().data(), wantY.data(), ne,
+                  tol<T>(), tol<T>());
+    }
+}
+
 }  // namespace
 #endif
 
+GMPNN_TEST(gmp_cuda_parity_dense_forward) {
+  CUDA_TEST_BODY(run_dense_forward<float>(); run_dense_forward<double>());
+}
 GMPNN_TEST(gmp_cuda_parity_direction) {
   CUDA_TEST_BODY(run_direction<float>(); run_direction<double>());
 }

@@ -2,7 +2,8 @@
  * GmP ops (GMP_SPEC.md §2–§4) on the fused native kernels:
  *   gmpDirection(θ) = u(θ)                       (prefix product of sines)
  *   gmpLinear(x, θ, λ, r) = r ⊙ act(x·u(θ)ᵀ + λ)  (GEMM + fused +λ → act → ×r epilogue)
- * The backward goes through the epilogue kernel (dZ, dλ, dr in one pass), two GEMMs (dX, dU)
+ * The forward is one native call (gmp_dense_forward: the product with the epilogue fused where
+ * the fan-in is small). The backward goes through the epilogue kernel (dZ, dλ, dr in one pass), two GEMMs (dX, dU)
  * and the division-free reverse scan for dθ.
  */
 import { GmpnnError, callNative } from '../errors';
@@ -87,10 +88,12 @@ export function gmpLinear(
     throw new GmpnnError('E_SHAPE', `${op}: expected x [B, ${n}], lambda [${m}], radius [${m}], got x ${fmt(x.shape)}, theta ${theta ? fmt(theta.shape) : '-'}, lambda ${fmt(lambda.shape)}, radius ${fmt(radius.shape)}`);
   }
   const B = x.shape[0];
-  const z = gemmRaw(x, U, false, true, op); // Z = X·Uᵀ  [B, m]
+  const z = empty([B, m], x.dtype, x.device); // Z = X·Uᵀ + λ, kept for the backward
   const y = empty([B, m], x.dtype, x.device);
   const code = ACT[activation];
-  callNative(() => native.gmpEpilogueForward(y.buffer(), z.buffer(), lambda.buffer(op), radius.buffer(op), B, m, code));
+  callNative(() =>
+    native.gmpDenseForward(y.buffer(), z.buffer(), x.buffer(op), U.buffer(op), lambda.buffer(op), radius.buffer(op), B, n, m, code),
+  );
   const inputs = theta ? [x, theta, lambda, radius] : [x, lambda, radius];
   if (!needsGrad(...inputs)) {
     z.dispose();

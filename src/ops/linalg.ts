@@ -60,9 +60,11 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, activati
   if (bias.rank !== 1 || bias.shape[0] !== m)
     throw new GmpnnError('E_SHAPE', `linear: bias ${fmt(bias.shape)} does not match weight ${fmt(weight.shape)}`);
   const act = activation === 'relu' ? 1 : 0;
-  const z = gemmRaw(x, weight, false, true, op); // Z = X·Wᵀ, then Z += b in place
+  const z = empty([B, m], x.dtype, x.device); // Z = X·Wᵀ + b, kept for the backward
   const y = empty([B, m], x.dtype, x.device);
-  callNative(() => native.gmpEpilogueForward(y.buffer(), z.buffer(), bias.buffer(op), null, B, m, act));
+  callNative(() =>
+    native.gmpDenseForward(y.buffer(), z.buffer(), x.buffer(op), weight.buffer(op), bias.buffer(op), null, B, x.shape[1], m, act),
+  );
   if (!needsGrad(x, weight, bias)) {
     z.dispose();
     return y;

@@ -52,6 +52,18 @@ gmpnn_status gmpnn_cuda_gmp_epilogue_backward(gmpnn_dtype dt, void* dZ, void* dl
                                               const void* dY, const void* Z, const void* r,
                                               int64_t rows, int64_t cols, int act);
 
+/* The dense layer's forward in one call (§3): Z = X·Wᵀ + λ (kept for the backward) and
+ * Y = r ⊙ act(Z); X [rows, n], W [cols, n] (GmP: W = U = u(θ)), lambda [cols], r [cols] or NULL
+ * (r = 1: SP/WN with bias). The same values as gemm followed by gmp_epilogue_forward; on the CPU
+ * the epilogue runs as the product's strips leave the registers when n <= 16 (the UCI layers),
+ * so Z is not read back. */
+gmpnn_status gmpnn_cpu_gmp_dense_forward(gmpnn_dtype dt, void* Y, void* Z, const void* X,
+                                         const void* W, const void* lambda, const void* r,
+                                         int64_t rows, int64_t n, int64_t cols, int act);
+gmpnn_status gmpnn_cuda_gmp_dense_forward(gmpnn_dtype dt, void* Y, void* Z, const void* X,
+                                          const void* W, const void* lambda, const void* r,
+                                          int64_t rows, int64_t n, int64_t cols, int act);
+
 #ifdef __cplusplus
 }
 #endif
