@@ -820,6 +820,22 @@ void copy_op(T* dst, int64_t ld_dst, const Operand<T>& x, int64_t rows, int64_t 
       dst[r * ld_dst + c] = x.trans ? x.p[c * x.ld + r] : x.p[r * x.ld + c];
 }
 
+// fn(0) … fn(count − 1), split over a team of its own when par (never an orphaned `omp for`:
+// see gemm_small), with flush-to-zero on every thread that runs them.
+template <typename F>
+void for_each_index(bool par, int64_t count, F&& fn) {
+  if (par) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < count; ++i) {
+      FtzScope ftz;
+      fn(i);
+    }
+  } else {
+    FtzScope ftz;
+    for (int64_t i = 0; i < count; ++i) fn(i);
+  }
+}
+
 // The rows form over all of C (K small): op(B) packed to [K, round_up(N, 2·VL)] with a zero
 // tail (small, read from L1/L2), then groups of four rows; the epilogue, if any, at the stores.
 template <typename T>
@@ -834,16 +850,7 @@ gmpnn_status rows_packed_driver(const Problem<T>& pb, bool par, const DenseEpilo
     for (int64_t j = N; j < ldp; ++j) bp[k * ldp + j] = T(0);
   }
   const int64_t groups = M / 4;
-  if (par) {
-#pragma omp parallel for schedule(static)
-    for (int64_t g = 0; g < groups; ++g) {
-      FtzScope ftz;
-      small_rows_packed<T, 4>(pb, g * 4, bp, ldp, epi);
-    }
-  } else {
-    FtzScope ftz;
-    for (int64_t g = 0; g < groups; ++g) small_rows_packed<T, 4>(pb, g * 4, bp, ldp, epi);
-  }
+  for_each_index(par, groups, [&](int64_t g) { small_rows_packed<T, 4>(pb, g * 4, bp, ldp, epi); });
   FtzScope ftz;
   for (int64_t i = groups * 4; i < M; ++i) small_rows_packed<T, 1>(pb, i, bp, ldp, epi);
   return GMPNN_OK;
@@ -894,16 +901,7 @@ bool gemm_small(const Problem<T>& pb, gmpnn_status* st) {
         default: small_cols<T, 4>(pb, bt, i0, m); break;
       }
     };
-    if (par) {
-#pragma omp parallel for schedule(static)
-      for (int64_t b = 0; b < blocks; ++b) {
-        FtzScope ftz;
-        block(b);
-      }
-    } else {
-      FtzScope ftz;
-      for (int64_t b = 0; b < blocks; ++b) block(b);
-    }
+    for_each_index(par, blocks, block);
     return true;
   }
   if ((N <= kSmallN && !pb.a.trans) || (M <= kSmallM && pb.b.trans)) {
@@ -932,16 +930,7 @@ bool gemm_small(const Problem<T>& pb, gmpnn_status* st) {
         *c = pb.beta == T(0) ? pb.alpha * d : pb.alpha * d + pb.beta * *c;
       }
     };
-    if (par) {
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < M; ++i) {
-        FtzScope ftz;
-        row(i);
-      }
-    } else {
-      FtzScope ftz;
-      for (int64_t i = 0; i < M; ++i) row(i);
-    }
+    for_each_index(par, M, row);
     return true;
   }
   return false;
