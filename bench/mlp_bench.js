@@ -3,7 +3,7 @@
 // and SP MLPs in PyTorch CPU eager measured in the same run (when a Python with torch is found:
 // GMPNN_PYTHON, else .venv/bin/python, else python3). One hidden layer of 100 ReLU units, MAE
 // loss, Adam, batches in a fixed order. Best of 3 timed windows after warm-up.
-//   node bench/mlp_bench.js [--quick] [--write]   (--write updates bench/RESULTS.md)
+//   node bench/mlp_bench.js [--quick] [--threads N] [--write]   (--write updates bench/RESULTS.md)
 'use strict';
 const path = require('node:path');
 const fs = require('node:fs');
@@ -12,6 +12,9 @@ const { spawnSync } = require('node:child_process');
 const g = require('..');
 
 const quick = process.argv.includes('--quick');
+// --threads N: kernel threads for gmpnn and for PyTorch alike (default: gmpnn's default).
+const ti = process.argv.indexOf('--threads');
+if (ti > 0) g.setNumThreads(Number(process.argv[ti + 1]));
 const seconds = quick ? 0.3 : 1.0;
 const shapes = [
   { set: 'boston-like', rows: 455, features: 13, batch: 1024 },
