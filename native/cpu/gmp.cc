@@ -430,6 +430,10 @@ struct Tiling {
   int64_t brows, bcols, nrb, ncb;
 };
 constexpr int64_t kMaxTileCols = 1024;
+// Epilogues split over threads only from this many elements: a pass over the UCI MLP's
+// [1024, 100] activations takes ~15 µs on one core, and on a shared 2-core machine waking the
+// second thread (often descheduled) cost more than it saved (bench/RESULTS.md, 2-thread runs).
+constexpr int64_t kEpilogueParallelMin = 8 * kParallelGrain;
 // Rows summed in the working type before the running column sums (double) take them.
 constexpr int64_t kSumRows = 16;
 inline Tiling make_tiling(int64_t rows, int64_t cols) {
@@ -445,7 +449,7 @@ template <typename T, int ACT>
 void epilogue_forward_impl(T* Y, T* Z, const T* lambda, const T* r, int64_t rows, int64_t cols) {
   const Tiling tl = make_tiling(rows, cols);
   const int64_t ntiles = tl.nrb * tl.ncb;
-  const bool par = ntiles > 1 && rows * cols >= kParallelGrain;
+  const bool par = ntiles > 1 && rows * cols >= kEpilogueParallelMin;
   parallel_region(par, [&] {
 #pragma omp for schedule(static)
     for (int64_t t = 0; t < ntiles; ++t) {
@@ -471,7 +475,7 @@ gmpnn_status epilogue_backward_impl(T* dZ, T* dlambda, T* dr, const T* dY, const
                                     int64_t rows, int64_t cols) {
   const Tiling tl = make_tiling(rows, cols);
   const int64_t ntiles = tl.nrb * tl.ncb;
-  const bool par = ntiles > 1 && rows * cols >= kParallelGrain;
+  const bool par = ntiles > 1 && rows * cols >= kEpilogueParallelMin;
   const bool want = dlambda || dr;
   // Partial column sums per row block: pl = Σ act'(z)·dY (times r at the end), pr = Σ dY·act(z).
   std::vector<double> pl, pr;
