@@ -22,6 +22,10 @@
 // alpha is applied when the tile is stored; beta only on the first KC block (later blocks
 // accumulate with beta = 1), and beta == 0 never reads C.
 //
+// Before all that, products with one tiny dimension (K <= 16, N <= 4 or M <= 4: the UCI MLP
+// layers) take the "small-dimension paths" below: streaming forms without packing or blocking,
+// which also carry the dense layer's fused epilogue (gemm_internal.h, gmp_dense_forward).
+//
 // Threads split C into tn column groups of B panels (tn = 1 unless M has too few MR tiles, as in
 // the skinny MLP shapes); within a group the rows go out in chunks from a shared counter. Small problems stay on the calling thread: waking the OpenMP
 // team costs more than a 1024x100x13 layer takes.
