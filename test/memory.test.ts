@@ -49,6 +49,40 @@ describe('memory: dispose, tidy, keep', () => {
   it('tidy refuses async functions', () => {
     expectGmpnnError(() => g.tidy((async () => 1) as unknown as () => number), 'E_ARG', /synchronous/);
   });
+  it('freed buffers are reused from the pool, counted as free, and drained by emptyCache()', () => {
+    const before = g.memory();
+    const a = g.zeros([257, 3]);
+    a.dispose();
+    const pooled = g.memory();
+    expect(pooled.native.cpu.buffers).to.equal(before.native.cpu.buffers); // free, not live
+    expect(pooled.native.cpu.cachedBytes).to.be.at.least(257 * 3 * 4);
+    const b = g.ones([257, 3]); // same kind: served from the pool
+    expect(Array.from(b.dataSync()).every((v) => v === 1)).to.equal(true);
+    b.dispose();
+    g.emptyCache();
+    const drained = g.memory();
+    expect(drained.native.cpu.buffers).to.equal(before.native.cpu.buffers);
+    expect(drained.native.cpu.cachedBytes).to.equal(0);
+  });
+  it('a buffer being read asynchronously is not handed to a new tensor', async () => {
+    // Without a pending read, a freed buffer is the next one of its kind (the pool)...
+    const x = g.full([1000], 3);
+    const bufX = x.buffer();
+    x.dispose();
+    const y = g.full([1000], 4);
+    expect(y.buffer()).to.equal(bufX);
+    y.dispose();
+    // ...but a buffer pinned by data() is not reused while the worker thread copies it.
+    const a = g.full([1000], 7);
+    const bufA = a.buffer();
+    const pending = a.data();
+    a.dispose();
+    const others = Array.from({ length: 4 }, () => g.full([1000], -1));
+    for (const o of others) expect(o.buffer()).to.not.equal(bufA);
+    const got = await pending;
+    expect(Array.from(got).every((v) => v === 7)).to.equal(true);
+    g.dispose(others);
+  });
   it('1,000 training steps leave memory() where it started', () => {
     g.manualSeed(0);
     const model = g.models.mlp({ inFeatures: 5, hidden: 16, out: 1, parameterization: 'gmp', imn: true });
