@@ -3,7 +3,8 @@
 // and SP MLPs in PyTorch CPU eager measured in the same run (when a Python with torch is found:
 // GMPNN_PYTHON, else .venv/bin/python, else python3). One hidden layer of 100 ReLU units, MAE
 // loss, Adam, batches in a fixed order. Best of 3 timed windows after warm-up.
-//   node bench/mlp_bench.js [--quick] [--threads N] [--write]   (--write updates bench/RESULTS.md)
+//   node bench/mlp_bench.js [--quick] [--threads N] [--repeat N] [--write]
+// (--write updates the generated block of bench/RESULTS.md's MLP section)
 'use strict';
 const path = require('node:path');
 const fs = require('node:fs');
@@ -71,28 +72,45 @@ function findPython() {
   return null;
 }
 
+// --repeat N: the whole measurement (ours, then PyTorch) N times; the table gives per-row
+// medians (epochs/s, and the ratios taken run by run), since runs on a shared machine swing.
+const ri = process.argv.indexOf('--repeat');
+const repeats = ri > 0 ? Math.max(1, Number(process.argv[ri + 1]) || 1) : 1;
+const median = (xs) => {
+  const v = xs.filter((x) => x !== undefined && Number.isFinite(x)).sort((p, q) => p - q);
+  if (v.length === 0) return undefined;
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+
 const rows = [];
 const configs = [];
 for (const cfg of shapes)
   for (const dtype of dtypes) {
     const name = `${cfg.set} ${dtype}`;
-    const sp = timeOurs('sp', cfg, dtype);
-    const gmp = timeOurs('gmp', cfg, dtype);
-    rows.push({ name, cfg, dtype, sp, gmp });
+    rows.push({ name, cfg, dtype, sp: [], gmp: [], tg: [], ts: [] });
     for (const kind of ['gmp', 'sp']) configs.push({ name: `${name} ${kind}`, kind, rows: cfg.rows, features: cfg.features, hidden: 100, batch: cfg.batch, dtype, seconds });
   }
 
 const py = findPython();
-const torch = {};
-if (py) {
-  const r = spawnSync(py.python, [path.join(__dirname, 'peers', 'mlp_torch.py'), JSON.stringify(configs), String(g.backends().cpu.threads)], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) console.error(r.stderr);
-  for (const line of r.stdout.split('\n').filter(Boolean)) {
-    const o = JSON.parse(line);
-    torch[o.name] = o.epochsPerSec;
+if (!py) console.log('PyTorch not found: install it to compare (python3 -m venv .venv && PIP_INDEX_URL=<local mirror> .venv/bin/pip install torch); timing gmpnn only');
+for (let rep = 0; rep < repeats; rep++) {
+  for (const r of rows) {
+    r.sp.push(timeOurs('sp', r.cfg, r.dtype));
+    r.gmp.push(timeOurs('gmp', r.cfg, r.dtype));
   }
-} else {
-  console.log('PyTorch not found: install it to compare (python3 -m venv .venv && PIP_INDEX_URL=<local mirror> .venv/bin/pip install torch); timing gmpnn only');
+  if (py) {
+    const out = spawnSync(py.python, [path.join(__dirname, 'peers', 'mlp_torch.py'), JSON.stringify(configs), String(g.backends().cpu.threads)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    if (out.status !== 0) console.error(out.stderr);
+    const torch = {};
+    for (const line of out.stdout.split('\n').filter(Boolean)) {
+      const o = JSON.parse(line);
+      torch[o.name] = o.epochsPerSec;
+    }
+    for (const r of rows) {
+      r.tg.push(torch[`${r.name} gmp`]);
+      r.ts.push(torch[`${r.name} sp`]);
+    }
+  }
 }
 
 const f = (x) => (x === undefined ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
@@ -101,19 +119,21 @@ const lines = [
   `|---|---|---|---|---|---|---|---|`,
 ];
 for (const r of rows) {
-  const tg = torch[`${r.name} gmp`], ts = torch[`${r.name} sp`];
-  lines.push(`| ${r.cfg.set} (${r.cfg.rows}×${r.cfg.features}, ${r.cfg.batch}) | ${r.dtype} | ${f(r.sp)} | ${f(r.gmp)} | ${(r.sp / r.gmp).toFixed(3)} | ${f(tg)} | ${f(ts)} | ${tg ? (r.gmp / tg).toFixed(1) + '×' : '–'} |`);
+  const ratio = median(r.sp.map((x, i) => x / r.gmp[i]));
+  const vsTorch = median(r.gmp.map((x, i) => (r.tg[i] ? x / r.tg[i] : undefined)));
+  lines.push(`| ${r.cfg.set} (${r.cfg.rows}×${r.cfg.features}, ${r.cfg.batch}) | ${r.dtype} | ${f(median(r.sp))} | ${f(median(r.gmp))} | ${ratio.toFixed(3)} | ${f(median(r.tg))} | ${f(median(r.ts))} | ${vsTorch ? vsTorch.toFixed(1) + '×' : '–'} |`);
 }
 const cpu = (os.cpus()[0] || { model: 'unknown' }).model;
-const header = `Machine: ${cpu}, ${os.cpus().length} cores, gmpnn ${g.backends().cpu.threads} threads (GEMM ${g.backends().cpu.gemmIsa})` + (py ? `, PyTorch ${py.version} (${g.backends().cpu.threads} threads)` : '') + `. Date: ${new Date().toISOString().slice(0, 10)}.`;
+const header = `Machine: ${cpu}, ${os.cpus().length} cores, gmpnn ${g.backends().cpu.threads} threads (GEMM ${g.backends().cpu.gemmIsa})` + (py ? `, PyTorch ${py.version} (${g.backends().cpu.threads} threads)` : '') + `. Date: ${new Date().toISOString().slice(0, 10)}.` + (repeats > 1 ? ` Medians of ${repeats} runs (ratios taken run by run).` : '');
 const table = [header, '', ...lines].join('\n');
 console.log(table);
 
 if (process.argv.includes('--write')) {
+  // Replaces the generated block of the MLP section of bench/RESULTS.md (the prose around it stays).
   const file = path.join(__dirname, 'RESULTS.md');
-  const section = `## MLP training throughput (UCI sizes)\n\nOne hidden layer of 100 ReLU units + dense(1), MAE, Adam, epochs over fixed-order batches; best of 3 windows. Command: \`node bench/mlp_bench.js --write\`.\n\n${table}\n`;
-  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
-  const re = /## MLP training throughput \(UCI sizes\)\n[\s\S]*?(?=\n## |$)/;
-  text = re.test(text) ? text.replace(re, section.trimEnd() + '\n') : text.trimEnd() + '\n\n' + section;
+  const block = `<!-- mlp_bench:begin -->\nCommand: \`node ${process.argv.slice(1).map((a) => path.relative(process.cwd(), a) || a).join(' ')}\`\n\n${table}\n<!-- mlp_bench:end -->`;
+  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmark results\n';
+  const re = /<!-- mlp_bench:begin -->[\s\S]*?<!-- mlp_bench:end -->/;
+  text = re.test(text) ? text.replace(re, block) : text.trimEnd() + '\n\n## MLP training throughput (UCI sizes; issue 3)\n\n' + block + '\n';
   fs.writeFileSync(file, text);
 }
