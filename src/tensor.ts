@@ -38,7 +38,6 @@ class Storage {
 // memory() counts pooled buffers as free.
 const pool = {
   byKey: new Map<string, NativeBuffer[]>(),
-  bytes: 0,
   count: { cpu: 0, cuda: 0 } as Record<Device, number>,
   pooledBytes: { cpu: 0, cuda: 0 } as Record<Device, number>,
   capBytes: Math.max(0, Number(process.env.GMPNN_POOL_MB ?? 64)) * 1024 * 1024,
@@ -50,12 +49,11 @@ function poolKey(device: Device, dtype: DType, n: number): string {
 }
 
 function release(s: Storage): void {
-  if (!s.pinned && pool.bytes + s.bytes <= pool.capBytes) {
+  if (!s.pinned && pool.pooledBytes.cpu + pool.pooledBytes.cuda + s.bytes <= pool.capBytes) {
     let list = pool.byKey.get(s.key);
     if (!list) pool.byKey.set(s.key, (list = []));
     if (list.length < pool.perKey) {
       list.push(s.buffer);
-      pool.bytes += s.bytes;
       pool.count[s.device]++;
       pool.pooledBytes[s.device] += s.bytes;
       return;
@@ -68,7 +66,6 @@ function release(s: Storage): void {
 export function drainPool(): void {
   for (const list of pool.byKey.values()) for (const b of list) b.dispose();
   pool.byKey.clear();
-  pool.bytes = 0;
   pool.count = { cpu: 0, cuda: 0 };
   pool.pooledBytes = { cpu: 0, cuda: 0 };
 }
@@ -277,7 +274,6 @@ export function empty(shape: readonly number[], dtype: DType = 'float32', device
   let buf: NativeBuffer;
   if (list && list.length > 0) {
     buf = list.pop()!;
-    pool.bytes -= bytes;
     pool.count[device]--;
     pool.pooledBytes[device] -= bytes;
   } else {

@@ -586,12 +586,11 @@ inline void store_lane_vec(T* c, typename Small<T>::V x, int64_t n, int v, T alp
 }
 
 // The dense layer's epilogue applied as a strip leaves the registers (gmp_dense_forward): C is Z,
-// z = acc + λ is stored there and y = r·act(z) into Y (same leading dimension). alpha = 1, beta
-// = 0 are implied, so the values equal gemm + gmp_epilogue_forward exactly.
+// z = acc + λ is stored there and y = r·act(z) into Y (same leading dimension as C). alpha = 1,
+// beta = 0 are implied, so the values equal gemm + gmp_epilogue_forward exactly.
 template <typename T>
 struct DenseEpilogue {
   T* Y;
-  const T* Zbase;  // Z (= C): Y's row i is at Y + (Z row i − Zbase)
   const T* lambda;
   const T* r;  // NULL: r = 1
   int act;     // 0 identity, 1 ReLU
@@ -622,14 +621,15 @@ inline void dense_epilogue_store(const DenseEpilogue<T>& e, T* z_row, T* y_row, 
 // rows form, K small: rows i0..i0+3 (R = 4) or row i0 (R = 1) of C, all columns; bp = op(B)
 // packed [K, ldp], ldp a multiple of 2·VL with a zero tail, so every strip load is in bounds.
 // KC > 0 fixes K at compile time (the k loop unrolls; K is 1…16 here), 0 reads it at run time.
-// Everything arrives by value and the accumulators are named variables: with V acc[4][2], or
-// with alpha / beta re-read from the Problem after every store (a float store may alias them),
-// GCC spent ~150 instructions per 8-vector strip instead of ~70 (1024x100x4 at 39 µs vs 15).
+// Everything arrives by value and the accumulators are named variables: with V acc[4][2] GCC
+// kept them on the stack (a `rep stos` per strip), and with the Problem by reference it re-read
+// alpha / beta after every store (a float store may alias them). callgrind, 1024x128x4: 148
+// instructions per 8-vector strip before, 120 after.
 struct RowsArgs {
   int64_t si, sk, K, ldp, ldc, N;
 };
 template <typename T, int R, int KC>
-void small_rows_packed(const T* a0, const T* bp, T* c0, RowsArgs g, T alpha, T beta,
+void small_rows_packed(const T* a0, const T* bp, T* c0, T* y0, RowsArgs g, T alpha, T beta,
                        const DenseEpilogue<T>* epi) {
   static_assert(R == 1 || R == 4, "rows form: 1 or 4 rows");
   typedef typename Small<T>::V V;
@@ -658,12 +658,12 @@ void small_rows_packed(const T* a0, const T* bp, T* c0, RowsArgs g, T alpha, T b
     }
     const int64_t n = std::min<int64_t>(JB, N - j0);
     T* c = c0 + j0;
-    if (epi) {
-      dense_epilogue_store(*epi, c0, epi->Y + (c0 - epi->Zbase), j0, n, c00, c01);
+    if (epi) {  // y0: the same rows of Y
+      dense_epilogue_store(*epi, c0, y0, j0, n, c00, c01);
       if (R == 4) {
-        dense_epilogue_store(*epi, c0 + ldc, epi->Y + (c0 - epi->Zbase) + ldc, j0, n, c10, c11);
-        dense_epilogue_store(*epi, c0 + 2 * ldc, epi->Y + (c0 - epi->Zbase) + 2 * ldc, j0, n, c20, c21);
-        dense_epilogue_store(*epi, c0 + 3 * ldc, epi->Y + (c0 - epi->Zbase) + 3 * ldc, j0, n, c30, c31);
+        dense_epilogue_store(*epi, c0 + ldc, y0 + ldc, j0, n, c10, c11);
+        dense_epilogue_store(*epi, c0 + 2 * ldc, y0 + 2 * ldc, j0, n, c20, c21);
+        dense_epilogue_store(*epi, c0 + 3 * ldc, y0 + 3 * ldc, j0, n, c30, c31);
       }
       continue;
     }
@@ -700,16 +700,17 @@ void small_rows_packed_any(const Problem<T>& pb, int64_t i0, const T* bp, int64_
   const int64_t si = pb.a.trans ? 1 : pb.a.ld, sk = pb.a.trans ? pb.a.ld : 1;
   const T* a0 = pb.a.p + i0 * si;
   T* c0 = pb.c + i0 * pb.ldc;
+  T* y0 = epi ? epi->Y + i0 * pb.ldc : nullptr;
   const RowsArgs g{si, sk, pb.K, ldp, pb.ldc, pb.N};
   switch (pb.K) {
 #define GMPNN_ROWS_K(k) \
-  case k: return small_rows_packed<T, R, k>(a0, bp, c0, g, pb.alpha, pb.beta, epi);
+  case k: return small_rows_packed<T, R, k>(a0, bp, c0, y0, g, pb.alpha, pb.beta, epi);
     GMPNN_ROWS_K(1) GMPNN_ROWS_K(2) GMPNN_ROWS_K(3) GMPNN_ROWS_K(4) GMPNN_ROWS_K(5)
     GMPNN_ROWS_K(6) GMPNN_ROWS_K(7) GMPNN_ROWS_K(8) GMPNN_ROWS_K(9) GMPNN_ROWS_K(10)
     GMPNN_ROWS_K(11) GMPNN_ROWS_K(12) GMPNN_ROWS_K(13) GMPNN_ROWS_K(14) GMPNN_ROWS_K(15)
     GMPNN_ROWS_K(16)
 #undef GMPNN_ROWS_K
-    default: return small_rows_packed<T, R, 0>(a0, bp, c0, g, pb.alpha, pb.beta, epi);
+    default: return small_rows_packed<T, R, 0>(a0, bp, c0, y0, g, pb.alpha, pb.beta, epi);
   }
 }
 
@@ -862,11 +863,8 @@ gmpnn_status rows_packed_driver(const Problem<T>& pb, bool par, const DenseEpilo
   const int64_t ldp = (N + 2 * Small<T>::VL - 1) / (2 * Small<T>::VL) * (2 * Small<T>::VL);
   T* bp = small_scratch<T>(t_pack_b, K * ldp);
   if (!bp) return gmpnn_set_error(GMPNN_E_OOM, "gemm: cannot allocate packing buffer");
-  const Operand<T>& bt = pb.b;
-  for (int64_t k = 0; k < K; ++k) {
-    for (int64_t j = 0; j < N; ++j) bp[k * ldp + j] = bt.trans ? bt.p[j * bt.ld + k] : bt.p[k * bt.ld + j];
-    for (int64_t j = N; j < ldp; ++j) bp[k * ldp + j] = T(0);
-  }
+  copy_op(bp, ldp, pb.b, K, N);
+  for (int64_t k = 0; k < K; ++k) std::fill(bp + k * ldp + N, bp + (k + 1) * ldp, T(0));
   const int64_t groups = M / 4;
   for_each_index(par, groups, [&](int64_t g) { small_rows_packed_any<T, 4>(pb, g * 4, bp, ldp, epi); });
   FtzScope ftz;
@@ -981,7 +979,7 @@ bool dense_forward_fused(T* Y, T* Z, const T* X, const T* W, const T* lambda, co
                          int64_t rows, int64_t n, int64_t cols, int act) {
   if (n > kFusedDenseMaxK || rows < 4 || !g_small_enabled) return false;
   Problem<T> pb{{X, n, false}, {W, n, true}, Z, rows, cols, n, cols, T(1), T(0)};
-  const DenseEpilogue<T> epi{Y, Z, lambda, r, act};
+  const DenseEpilogue<T> epi{Y, lambda, r, act};
   const bool par = !omp_in_parallel() && rows * cols * n >= kGemmParallelMacs &&
                    omp_get_max_threads() > 1;
   return rows_packed_driver(pb, par, &epi) == GMPNN_OK;

@@ -713,11 +713,6 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_dense_forward(gmpnn_dtype dt, void* Y, voi
     // Wide fan-in: the packed GEMM, then the epilogue pass.
     st = gmpnn_cpu_gemm(dt, Z, X, W, 0, 1, rows, cols, n, n, n, cols, 1.0, 0.0);
     if (st != GMPNN_OK) return st;
-    const T* rr = radius_or_ones<T>(r, cols);
-    if (act == GMPNN_ACT_RELU)
-      epilogue_forward_impl<T, GMPNN_ACT_RELU>((T*)Y, (T*)Z, (const T*)lambda, rr, rows, cols);
-    else
-      epilogue_forward_impl<T, GMPNN_ACT_IDENTITY>((T*)Y, (T*)Z, (const T*)lambda, rr, rows, cols);
-    return GMPNN_OK;
+    return gmpnn_cpu_gmp_epilogue_forward(dt, Y, Z, lambda, r, rows, cols, act);
   });
 }
