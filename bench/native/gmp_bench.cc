@@ -1,6 +1,6 @@
 // CPU GmP kernel timings (gmpnn/gmp.h): u(θ) forward and the dθ reverse scan for the paper's
 // layer shapes, the vectorized sin/cos they use (vs std::sin + std::cos), and the fused epilogues
-// at the MLP size and a VGG-6 conv output size.
+// at the MLP size and a VGG-6 conv output size, and the dense forward fused vs GEMM + epilogue.
 // Prints a markdown table: median time per call (µs) and effective bandwidth (bytes that the
 // kernel must read and write, per second). Usage: gmp_bench [--threads N] [--min-ms T]
 #include <algorithm>
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gmpnn/device.h"
+#include "gmpnn/gemm.h"
 #include "gmpnn/gmp.h"
 
 namespace gmpnn_cpu {
@@ -128,6 +129,37 @@ void bench_epilogue(int64_t rows, int64_t cols) {
   row("epilogue_backward (relu)", shape, dts, tb, 3 * s * N);
 }
 
+// The dense layer's forward two ways: gmp_dense_forward (the epilogue fused into the product's
+// stores for fan-in <= 16) and the GEMM followed by the separate epilogue pass. Bytes: read X
+// and W, write Z and Y (what the fused version must move; the separate one also re-reads Z).
+template <typename T>
+void bench_dense(int64_t rows, int64_t n, int64_t cols) {
+  const gmpnn_dtype dt = sizeof(T) == 4 ? GMPNN_F32 : GMPNN_F64;
+  const char* dts = sizeof(T) == 4 ? "f32" : "f64";
+  std::vector<T> X = rand_vec<T>((size_t)(rows * n), -1, 1, 6), W = rand_vec<T>((size_t)(cols * n), -1, 1, 7),
+                 lambda = rand_vec<T>((size_t)cols, -0.1, 0.1, 8), r = rand_vec<T>((size_t)cols, 0.5, 1.5, 9),
+                 Z((size_t)(rows * cols)), Y((size_t)(rows * cols));
+  const std::string shape = std::to_string(rows) + "x" + std::to_string(n) + "x" + std::to_string(cols);
+  const double bytes = sizeof(T) * (double)(rows * n + cols * n + 2 * rows * cols);
+  // Alternate the two versions sample by sample so a slow spell of the machine hits both.
+  std::vector<double> tf, tg;
+  for (int rep = 0; rep < 5; ++rep) {
+    tf.push_back(time_us([&] {
+      check(gmpnn_cpu_gmp_dense_forward(dt, Y.data(), Z.data(), X.data(), W.data(), lambda.data(),
+                                        r.data(), rows, n, cols, GMPNN_ACT_RELU));
+    }));
+    tg.push_back(time_us([&] {
+      check(gmpnn_cpu_gemm(dt, Z.data(), X.data(), W.data(), 0, 1, rows, cols, n, n, n, cols, 1.0, 0.0));
+      check(gmpnn_cpu_gmp_epilogue_forward(dt, Y.data(), Z.data(), lambda.data(), r.data(), rows,
+                                           cols, GMPNN_ACT_RELU));
+    }));
+  }
+  std::sort(tf.begin(), tf.end());
+  std::sort(tg.begin(), tg.end());
+  row("dense_forward (fused)", shape, dts, tf[2], bytes);
+  row("gemm + epilogue_forward", shape, dts, tg[2], bytes);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -148,5 +180,7 @@ int main(int argc, char** argv) {
   bench_epilogue<float>(1024, 100);
   bench_epilogue<double>(1024, 100);
   bench_epilogue<float>(262144, 128);
+  for (int64_t n : {4, 13, 16}) bench_dense<float>(1024, n, 100);
+  bench_dense<double>(1024, 13, 100);
   return 0;
 }

@@ -596,26 +596,33 @@ struct DenseEpilogue {
   int act;     // 0 identity, 1 ReLU
 };
 
+// One row's strip: z = acc + λ into Z, y = r·act(z) into Y (λ, r: the strip's vectors, loaded
+// once for all rows of the group; has_r false means r = 1).
 template <typename T>
-inline void dense_epilogue_store(const DenseEpilogue<T>& e, T* z_row, T* y_row, int64_t j0,
-                                 int64_t n, typename Small<T>::V v0, typename Small<T>::V v1) {
+inline void dense_epilogue_store(T* z_row, T* y_row, int64_t n, bool relu, bool has_r,
+                                 typename Small<T>::V l0, typename Small<T>::V l1,
+                                 typename Small<T>::V r0, typename Small<T>::V r1,
+                                 typename Small<T>::V v0, typename Small<T>::V v1) {
   typedef typename Small<T>::V V;
   const V zero = V{};
-  const V z0 = v0 + load_lane_vec(e.lambda + j0, n, 0);
-  const V z1 = v1 + load_lane_vec(e.lambda + j0, n, 1);
-  V h0 = z0, h1 = z1;
-  if (e.act == 1) {
-    h0 = z0 > zero ? z0 : zero;
-    h1 = z1 > zero ? z1 : zero;
+  const V z0 = v0 + l0, z1 = v1 + l1;
+  V h0 = relu ? (z0 > zero ? z0 : zero) : z0, h1 = relu ? (z1 > zero ? z1 : zero) : z1;
+  if (has_r) {
+    h0 *= r0;
+    h1 *= r1;
   }
-  if (e.r) {
-    h0 *= load_lane_vec(e.r + j0, n, 0);
-    h1 *= load_lane_vec(e.r + j0, n, 1);
+  constexpr int VL = Small<T>::VL;
+  if (n == 2 * VL) {
+    Small<T>::store(z_row, z0);
+    Small<T>::store(z_row + VL, z1);
+    Small<T>::store(y_row, h0);
+    Small<T>::store(y_row + VL, h1);
+    return;
   }
-  store_lane_vec(z_row + j0, z0, n, 0, T(1), T(0));
-  store_lane_vec(z_row + j0, z1, n, 1, T(1), T(0));
-  store_lane_vec(y_row + j0, h0, n, 0, T(1), T(0));
-  store_lane_vec(y_row + j0, h1, n, 1, T(1), T(0));
+  store_lane_vec(z_row, z0, n, 0, T(1), T(0));
+  store_lane_vec(z_row, z1, n, 1, T(1), T(0));
+  store_lane_vec(y_row, h0, n, 0, T(1), T(0));
+  store_lane_vec(y_row, h1, n, 1, T(1), T(0));
 }
 
 // rows form, K small: rows i0..i0+3 (R = 4) or row i0 (R = 1) of C, all columns; bp = op(B)
@@ -659,11 +666,15 @@ void small_rows_packed(const T* a0, const T* bp, T* c0, T* y0, RowsArgs g, T alp
     const int64_t n = std::min<int64_t>(JB, N - j0);
     T* c = c0 + j0;
     if (epi) {  // y0: the same rows of Y
-      dense_epilogue_store(*epi, c0, y0, j0, n, c00, c01);
+      const bool relu = epi->act == 1, has_r = epi->r != nullptr;
+      const V l0 = load_lane_vec(epi->lambda + j0, n, 0), l1 = load_lane_vec(epi->lambda + j0, n, 1);
+      const V r0 = has_r ? load_lane_vec(epi->r + j0, n, 0) : V{};
+      const V r1 = has_r ? load_lane_vec(epi->r + j0, n, 1) : V{};
+      dense_epilogue_store<T>(c, y0 + j0, n, relu, has_r, l0, l1, r0, r1, c00, c01);
       if (R == 4) {
-        dense_epilogue_store(*epi, c0 + ldc, y0 + ldc, j0, n, c10, c11);
-        dense_epilogue_store(*epi, c0 + 2 * ldc, y0 + 2 * ldc, j0, n, c20, c21);
-        dense_epilogue_store(*epi, c0 + 3 * ldc, y0 + 3 * ldc, j0, n, c30, c31);
+        dense_epilogue_store<T>(c + ldc, y0 + j0 + ldc, n, relu, has_r, l0, l1, r0, r1, c10, c11);
+        dense_epilogue_store<T>(c + 2 * ldc, y0 + j0 + 2 * ldc, n, relu, has_r, l0, l1, r0, r1, c20, c21);
+        dense_epilogue_store<T>(c + 3 * ldc, y0 + j0 + 3 * ldc, n, relu, has_r, l0, l1, r0, r1, c30, c31);
       }
       continue;
     }
