@@ -4,7 +4,7 @@
  * topological order and accumulates into the .grad of leaves.
  */
 import { GmpnnError } from './errors';
-import { GradNode, Tensor, keep } from './tensor';
+import { GradNode, Tensor, keep, sameShape } from './tensor';
 
 let gradEnabled = true;
 
@@ -113,7 +113,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
     throw new GmpnnError('E_ARG', 'backward: tensor does not require grad (no recorded op reaches a parameter)');
   if (!grad && root.size !== 1)
     throw new GmpnnError('E_SHAPE', `backward: grad can be implied only for one-element outputs, got [${root.shape.join(', ')}]`);
-  if (grad && grad.shape.join() !== root.shape.join())
+  if (grad && !sameShape(grad.shape, root.shape))
     throw new GmpnnError('E_SHAPE', `backward: grad shape [${grad.shape.join(', ')}] does not match output [${root.shape.join(', ')}]`);
   noGrad(() => {
     const order = topoOrder(root);
@@ -140,7 +140,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
       t.gradFn.inputs.forEach((input, i) => {
         const gi = inputGrads[i];
         if (!gi || !input.requiresGrad) return;
-        if (gi.shape.join() !== input.shape.join())
+        if (!sameShape(gi.shape, input.shape))
           throw new GmpnnError('E_SHAPE', `backward of ${t.gradFn!.name}: gradient [${gi.shape.join(', ')}] for input [${input.shape.join(', ')}]`);
         // A rule may hand the same tensor to several inputs (add, or g itself): copy so that
         // each accumulator owns its buffer.

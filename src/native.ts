@@ -55,6 +55,10 @@ export interface NativeAddon {
   gmpDirectionBackward(dtheta: Buf, du: Buf, theta: Buf, m: number, n: number): void;
   gmpDirectionInverse(theta: Buf, r: Buf, w: Buf, m: number, n: number, absLast: boolean): void;
   gmpDenseForward(y: Buf, z: Buf, x: Buf, w: Buf, lambda: Buf, r: Buf | null, rows: number, n: number, cols: number, act: number): void;
+  gmpDenseBackward(
+    dx: Buf | null, dw: Buf | null, dtheta: Buf | null, dlambda: Buf | null, dr: Buf | null, dz: Buf,
+    dy: Buf, z: Buf, x: Buf, w: Buf, theta: Buf | null, r: Buf | null, rows: number, n: number, cols: number, act: number,
+  ): void;
   gmpEpilogueForward(y: Buf, z: Buf, lambda: Buf, r: Buf | null, rows: number, cols: number, act: number): void;
   gmpEpilogueBackward(dz: Buf, dlambda: Buf | null, dr: Buf | null, dy: Buf, z: Buf, r: Buf | null, rows: number, cols: number, act: number): void;
   /** dims: [N, H, W, Cin, Cout, KH, KW, OH, OW, strideH, strideW, padTop, padLeft] (native/include/gmpnn/conv.h). */

@@ -115,10 +115,49 @@ Napi::Value DenseForward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// gmpDenseBackward(dX|null, dW|null, dtheta|null, dlambda|null, dr|null, dZ, dY, Z, X, W,
+//                  theta|null, r|null, rows, n, cols, act)
+Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "gmpDenseBackward";
+  Buffer *dX = ArgBuffer(info, 0, op, true), *dW = ArgBuffer(info, 1, op, true),
+         *dtheta = ArgBuffer(info, 2, op, true), *dl = ArgBuffer(info, 3, op, true),
+         *dr = ArgBuffer(info, 4, op, true), *dZ = ArgBuffer(info, 5, op),
+         *dY = ArgBuffer(info, 6, op), *Z = ArgBuffer(info, 7, op), *X = ArgBuffer(info, 8, op),
+         *W = ArgBuffer(info, 9, op), *theta = ArgBuffer(info, 10, op, true),
+         *r = ArgBuffer(info, 11, op, true);
+  int64_t rows = ArgInt(info, 12, op), n = ArgInt(info, 13, op), cols = ArgInt(info, 14, op),
+          act = ArgInt(info, 15, op);
+  SameDeviceDtype(env, op, {dX, dW, dtheta, dl, dr, dZ, dY, Z, X, W, theta, r});
+  if (rows < 0 || n < 0 || cols < 0) Throw(env, "E_SHAPE", "gmpDenseBackward: negative size");
+  if (theta && n < 2) Throw(env, "E_SHAPE", "gmpDenseBackward: theta needs n >= 2");
+  Fits(env, op, "dX", dX, rows * n);
+  Fits(env, op, "dW", dW, cols * n);
+  Fits(env, op, "dlambda", dl, cols);
+  Fits(env, op, "dr", dr, cols);
+  Fits(env, op, "dZ", dZ, rows * cols);
+  Fits(env, op, "dY", dY, rows * cols);
+  Fits(env, op, "Z", Z, rows * cols);
+  Fits(env, op, "X", X, rows * n);
+  Fits(env, op, "W", W, cols * n);
+  Fits(env, op, "r", r, cols);
+  if (theta) {
+    Fits(env, op, "theta", theta, cols * (n - 1));
+    Fits(env, op, "dtheta", dtheta, cols * (n - 1));
+  }
+  GMPNN_CALL(env, Z->device(), gmp_dense_backward, Z->dtype(), dX ? dX->data() : nullptr,
+             dW ? dW->data() : nullptr, dtheta ? dtheta->data() : nullptr,
+             dl ? dl->data() : nullptr, dr ? dr->data() : nullptr, dZ->data(), dY->data(),
+             Z->data(), X->data(), W->data(), theta ? theta->data() : nullptr,
+             r ? r->data() : nullptr, rows, n, cols, (int)act);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void RegisterGmp(Napi::Env env, Napi::Object exports) {
   exports.Set("gmpDenseForward", Napi::Function::New(env, DenseForward));
+  exports.Set("gmpDenseBackward", Napi::Function::New(env, DenseBackward));
   exports.Set("gmpDirectionForward", Napi::Function::New(env, DirectionForward));
   exports.Set("gmpDirectionBackward", Napi::Function::New(env, DirectionBackward));
   exports.Set("gmpDirectionInverse", Napi::Function::New(env, DirectionInverse));

@@ -142,30 +142,46 @@ inline void store_col(const Rows<T>& r, int64_t cnt, int64_t k, __m256d v) {
   for (int64_t l = 0; l < cnt; ++l) r.p[l][k] = store<T>(t[l]);
 }
 
-// Units j0 .. j0+cnt-1 (cnt ≤ 4). sin/cos are computed four columns at a time right before the
-// scan uses them (independent of the scan, so they overlap with its multiply chain).
+// Units j0 .. j0+cnt-1 (cnt ≤ 4), in chunks of kFwdChunk angles: first the chunk's angles are
+// transposed into [k][lane] and their sin/cos computed in one independent pass (throughput-bound:
+// the sincos4 calls of a chunk overlap), then the prefix-product scan runs over the chunk. Doing
+// sin/cos four columns at a time inside the scan left the core waiting on each block's sincos
+// latency (3.9 µs for 100×13 vs 2.1 µs of sin/cos throughput).
+constexpr int64_t kFwdChunk = 32;
+
 template <typename T>
 void direction_forward_group(T* U, const T* theta, int64_t j0, int64_t cnt, int64_t n) {
   const int64_t a = n - 1;
   const Rows<const T> th = group_rows<const T>(theta, j0, cnt, a);
   const Rows<T> u = group_rows<T>(U, j0, cnt, n);
+  alignas(32) double sn[kLanes * kFwdChunk], cs[kLanes * kFwdChunk];
   __m256d P = _mm256_set1_pd(1.0);  // P_{k-1} of the four units
-  int64_t k = 0;
-  for (; k + 4 <= a; k += 4) {
-    __m256d v[4], sn[4];
-    load_block<T>(th, k, v);
-    for (int i = 0; i < 4; ++i) gmpnn_cpu::sincos4(v[i], &sn[i], &v[i]);
-    for (int i = 0; i < 4; ++i) {
-      v[i] = _mm256_mul_pd(P, v[i]);  // u_k = P_{k-1}·cos θ_k
-      P = _mm256_mul_pd(P, sn[i]);
+  for (int64_t k0 = 0; k0 < a; k0 += kFwdChunk) {
+    const int64_t len = std::min(kFwdChunk, a - k0), len4 = len & ~int64_t(3);
+    for (int64_t i = 0; i < len4; i += 4) {
+      __m256d v[4];
+      load_block<T>(th, k0 + i, v);
+      for (int l = 0; l < 4; ++l) _mm256_store_pd(sn + 4 * (i + l), v[l]);
     }
-    store_block<T>(u, cnt, k, v);
-  }
-  for (; k < a; ++k) {
-    __m256d sn, cs;
-    gmpnn_cpu::sincos4(load_col<T>(th, k), &sn, &cs);
-    store_col<T>(u, cnt, k, _mm256_mul_pd(P, cs));
-    P = _mm256_mul_pd(P, sn);
+    for (int64_t i = len4; i < len; ++i) _mm256_store_pd(sn + 4 * i, load_col<T>(th, k0 + i));
+    for (int64_t i = 0; i < len; ++i) {
+      __m256d si, ci;
+      gmpnn_cpu::sincos4(_mm256_load_pd(sn + 4 * i), &si, &ci);
+      _mm256_store_pd(sn + 4 * i, si);
+      _mm256_store_pd(cs + 4 * i, ci);
+    }
+    for (int64_t i = 0; i < len4; i += 4) {
+      __m256d v[4];
+      for (int l = 0; l < 4; ++l) {
+        v[l] = _mm256_mul_pd(P, _mm256_load_pd(cs + 4 * (i + l)));  // u_k = P_{k-1}·cos θ_k
+        P = _mm256_mul_pd(P, _mm256_load_pd(sn + 4 * (i + l)));
+      }
+      store_block<T>(u, cnt, k0 + i, v);
+    }
+    for (int64_t i = len4; i < len; ++i) {
+      store_col<T>(u, cnt, k0 + i, _mm256_mul_pd(P, _mm256_load_pd(cs + 4 * i)));
+      P = _mm256_mul_pd(P, _mm256_load_pd(sn + 4 * i));
+    }
   }
   store_col<T>(u, cnt, n - 1, P);
 }
@@ -182,28 +198,25 @@ void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0
   const Rows<const T> th = group_rows<const T>(theta, j0, cnt, a);
   const Rows<const T> g = group_rows<const T>(dU, j0, cnt, n);
   const Rows<T> d = group_rows<T>(dtheta, j0, cnt, a);
-  // Forward: sin/cos and the prefix products P_{i-1}.
-  __m256d p = _mm256_set1_pd(1.0);
+  // Forward: the angles transposed into [i][lane], sin/cos in one independent pass (see the
+  // forward group), then the prefix products P_{i-1}.
   const int64_t a4 = a & ~int64_t(3);
   for (int64_t i = 0; i < a4; i += 4) {
     __m256d v[4];
     load_block<T>(th, i, v);
-    for (int l = 0; l < 4; ++l) {
-      __m256d si, ci;
-      gmpnn_cpu::sincos4(v[l], &si, &ci);
-      _mm256_store_pd(s + 4 * (i + l), si);
-      _mm256_store_pd(c + 4 * (i + l), ci);
-      _mm256_store_pd(P + 4 * (i + l), p);  // P_{i-1} in 1-based terms
-      p = _mm256_mul_pd(p, si);
-    }
+    for (int l = 0; l < 4; ++l) _mm256_store_pd(s + 4 * (i + l), v[l]);
   }
-  for (int64_t i = a4; i < a; ++i) {
+  for (int64_t i = a4; i < a; ++i) _mm256_store_pd(s + 4 * i, load_col<T>(th, i));
+  for (int64_t i = 0; i < a; ++i) {
     __m256d si, ci;
-    gmpnn_cpu::sincos4(load_col<T>(th, i), &si, &ci);
+    gmpnn_cpu::sincos4(_mm256_load_pd(s + 4 * i), &si, &ci);
     _mm256_store_pd(s + 4 * i, si);
     _mm256_store_pd(c + 4 * i, ci);
-    _mm256_store_pd(P + 4 * i, p);
-    p = _mm256_mul_pd(p, si);
+  }
+  __m256d p = _mm256_set1_pd(1.0);
+  for (int64_t i = 0; i < a; ++i) {
+    _mm256_store_pd(P + 4 * i, p);  // P_{i-1} in 1-based terms
+    p = _mm256_mul_pd(p, _mm256_load_pd(s + 4 * i));
   }
   // Reverse: R_{n-1} = g_n, then dθ_i = P_{i-1}·(c_i·R_i − s_i·g_i), R_{i-1} = g_i·c_i + s_i·R_i.
   __m256d R = load_col<T>(g, n - 1);
@@ -715,4 +728,34 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_dense_forward(gmpnn_dtype dt, void* Y, voi
     if (st != GMPNN_OK) return st;
     return gmpnn_cpu_gmp_epilogue_forward(dt, Y, Z, lambda, r, rows, cols, act);
   });
+}
+
+extern "C" gmpnn_status gmpnn_cpu_gmp_dense_backward(gmpnn_dtype dt, void* dX, void* dW, void* dtheta,
+                                                     void* dlambda, void* dr, void* dZ,
+                                                     const void* dY, const void* Z, const void* X,
+                                                     const void* W, const void* theta,
+                                                     const void* r, int64_t rows, int64_t n,
+                                                     int64_t cols, int act) {
+  const char* op = "gmp_dense_backward";
+  gmpnn_status st = check_epilogue(op, rows, cols, act);
+  if (st != GMPNN_OK) return st;
+  if (n < 0 || (theta && n < 2))
+    return gmpnn_set_error(GMPNN_E_ARG, "%s: n must be >= %d (got %lld)", op, theta ? 2 : 0,
+                           (long long)n);
+  const bool want_dtheta = theta && dtheta;
+  if (want_dtheta && !dW)
+    return gmpnn_set_error(GMPNN_E_ARG, "%s: dtheta needs dW as scratch for dU", op);
+  // G_Z, dλ, dr; then dX = G_Z·W and dW = G_Zᵀ·X (both zero when rows == 0), then dθ.
+  st = gmpnn_cpu_gmp_epilogue_backward(dt, dZ, dlambda, dr, dY, Z, r, rows, cols, act);
+  if (st != GMPNN_OK) return st;
+  if (dX && n > 0) {
+    st = gmpnn_cpu_gemm(dt, dX, dZ, W, 0, 0, rows, n, cols, cols, n, n, 1.0, 0.0);
+    if (st != GMPNN_OK) return st;
+  }
+  if (dW && (!theta || want_dtheta) && n > 0 && cols > 0) {
+    st = gmpnn_cpu_gemm(dt, dW, dZ, X, 1, 0, cols, n, rows, cols, n, n, 1.0, 0.0);
+    if (st != GMPNN_OK) return st;
+  }
+  if (want_dtheta) return gmpnn_cpu_gmp_direction_backward(dt, dtheta, dW, theta, cols, n);
+  return GMPNN_OK;
 }

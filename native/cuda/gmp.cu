@@ -439,3 +439,33 @@ extern "C" gmpnn_status gmpnn_cuda_gmp_dense_forward(gmpnn_dtype dt, void* Y, vo
   if (st != GMPNN_OK) return st;
   return gmpnn_cuda_gmp_epilogue_forward(dt, Y, Z, lambda, r, rows, cols, act);
 }
+
+extern "C" gmpnn_status gmpnn_cuda_gmp_dense_backward(gmpnn_dtype dt, void* dX, void* dW, void* dtheta,
+                                                     void* dlambda, void* dr, void* dZ,
+                                                     const void* dY, const void* Z, const void* X,
+                                                     const void* W, const void* theta,
+                                                     const void* r, int64_t rows, int64_t n,
+                                                     int64_t cols, int act) {
+  const char* op = "gmp_dense_backward";
+  gmpnn_status st = check_epilogue(op, rows, cols, act);
+  if (st != GMPNN_OK) return st;
+  if (n < 0 || (theta && n < 2))
+    return gmpnn_set_error(GMPNN_E_ARG, "%s: n must be >= %d (got %lld)", op, theta ? 2 : 0,
+                           (long long)n);
+  const bool want_dtheta = theta && dtheta;
+  if (want_dtheta && !dW)
+    return gmpnn_set_error(GMPNN_E_ARG, "%s: dtheta needs dW as scratch for dU", op);
+  // G_Z, dλ, dr; then dX = G_Z·W and dW = G_Zᵀ·X (both zero when rows == 0), then dθ.
+  st = gmpnn_cuda_gmp_epilogue_backward(dt, dZ, dlambda, dr, dY, Z, r, rows, cols, act);
+  if (st != GMPNN_OK) return st;
+  if (dX && n > 0) {
+    st = gmpnn_cuda_gemm(dt, dX, dZ, W, 0, 0, rows, n, cols, cols, n, n, 1.0, 0.0);
+    if (st != GMPNN_OK) return st;
+  }
+  if (dW && (!theta || want_dtheta) && n > 0 && cols > 0) {
+    st = gmpnn_cuda_gemm(dt, dW, dZ, X, 1, 0, cols, n, rows, cols, n, n, 1.0, 0.0);
+    if (st != GMPNN_OK) return st;
+  }
+  if (want_dtheta) return gmpnn_cuda_gmp_direction_backward(dt, dtheta, dW, theta, cols, n);
+  return GMPNN_OK;
+}

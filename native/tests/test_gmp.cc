@@ -814,6 +814,82 @@ GMPNN_TEST(gmp_dense_forward) {
         GMPNN_E_ARG);
 }
 
+// gmp_dense_backward against the separate steps it stands for: the epilogue backward, reference
+// GEMMs for dX = G_Z·W and dW = G_Zᵀ·X, and the direction backward on dW (GmP). SP (theta NULL,
+// dW the weight gradient, r NULL) and GmP, both activations, optional outputs left out, outputs
+// poisoned with NaN.
+template <typename T>
+void check_dense_backward(int64_t rows, int64_t n, int64_t cols, int act, bool gmp, bool want_dx,
+                          uint64_t seed) {
+  Rand rng(seed);
+  const gmpnn_dtype dt = dtype_of<T>();
+  const size_t N = (size_t)(rows * cols);
+  const T nan = std::numeric_limits<T>::quiet_NaN();
+  std::vector<T> X = rng.vec<T>((size_t)(rows * n)), th = rng.vec<T>((size_t)(cols * (n - 1)), 0, 3),
+                 W((size_t)(cols * n)), Z = rng.vec<T>(N), dY = rng.vec<T>(N),
+                 r = rng.vec<T>((size_t)cols, -1.5, 1.5);
+  if (gmp)
+    CHECK_OK(gmpnn_cpu_gmp_direction_forward(dt, W.data(), th.data(), cols, n));
+  else
+    W = rng.vec<T>((size_t)(cols * n));
+  const T* rp = gmp ? r.data() : nullptr;
+  // The separate steps.
+  std::vector<T> wdZ(N, nan), wdl(cols, nan), wdr(cols, nan), wdX((size_t)(rows * n), nan),
+      wdW((size_t)(cols * n), nan), wdth((size_t)(cols * (n - 1)), nan);
+  CHECK_OK(gmpnn_cpu_gmp_epilogue_backward(dt, wdZ.data(), wdl.data(), gmp ? wdr.data() : nullptr,
+                                           dY.data(), Z.data(), rp, rows, cols, act));
+  CHECK_OK(gmpnn_cpu_gemm_reference(dt, wdX.data(), wdZ.data(), W.data(), 0, 0, rows, n, cols,
+                                    cols, n, n, 1.0, 0.0));
+  CHECK_OK(gmpnn_cpu_gemm_reference(dt, wdW.data(), wdZ.data(), X.data(), 1, 0, cols, n, rows,
+                                    cols, n, n, 1.0, 0.0));
+  if (gmp) CHECK_OK(gmpnn_cpu_gmp_direction_backward(dt, wdth.data(), wdW.data(), th.data(), cols, n));
+  // One call.
+  std::vector<T> dZ(N, nan), dl(cols, nan), dr(cols, nan), dX((size_t)(rows * n), nan),
+      dW((size_t)(cols * n), nan), dth((size_t)(cols * (n - 1)), nan);
+  CHECK_OK(gmpnn_cpu_gmp_dense_backward(dt, want_dx ? dX.data() : nullptr, dW.data(),
+                                        gmp ? dth.data() : nullptr, dl.data(),
+                                        gmp ? dr.data() : nullptr, dZ.data(), dY.data(), Z.data(),
+                                        X.data(), W.data(), gmp ? th.data() : nullptr, rp, rows, n,
+                                        cols, act));
+  const bool f32 = sizeof(T) == 4;
+  const double eps = f32 ? 2e-6 : 1e-14;
+  char what[160];
+  std::snprintf(what, sizeof what, "dense backward %s %s rows=%lld n=%lld cols=%lld act=%d",
+                gmp ? "gmp" : "sp", f32 ? "f32" : "f64", (long long)rows, (long long)n,
+                (long long)cols, act);
+  CHECK_CLOSE(what, dZ.data(), wdZ.data(), N, 0.0, 0.0);
+  CHECK_CLOSE(what, dl.data(), wdl.data(), (size_t)cols, 0.0, 0.0);
+  if (gmp) CHECK_CLOSE(what, dr.data(), wdr.data(), (size_t)cols, 0.0, 0.0);
+  if (want_dx)
+    CHECK_CLOSE(what, dX.data(), wdX.data(), dX.size(), eps * std::sqrt((double)cols + 1), eps);
+  else if (!dX.empty())
+    CHECK(std::isnan((double)dX[0]));  // not wanted: not written
+  const double atol_w = eps * std::sqrt((double)rows + 1);
+  CHECK_CLOSE(what, dW.data(), wdW.data(), dW.size(), atol_w, eps);
+  if (gmp) CHECK_CLOSE(what, dth.data(), wdth.data(), dth.size(), 4 * atol_w * n, 4 * eps);
+}
+
+GMPNN_TEST(gmp_dense_backward) {
+  const int64_t shapes[][3] = {{1024, 16, 100}, {32, 13, 100}, {455, 100, 1}, {7, 2, 3},
+                               {1, 5, 17},      {129, 33, 9},  {0, 4, 6}};
+  uint64_t seed = 2300;
+  for (const auto& sh : shapes)
+    for (int act = 0; act < 2; ++act)
+      for (bool gmp : {false, true}) {
+        const bool want_dx = (seed % 3) != 0;
+        check_dense_backward<float>(sh[0], sh[1], sh[2], act, gmp, want_dx, seed++);
+        check_dense_backward<double>(sh[0], sh[1], sh[2], act, gmp, want_dx, seed++);
+      }
+  float a[4] = {0, 0, 0, 0};
+  // dtheta without dW scratch; theta with n < 2; bad act.
+  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, nullptr, a, a, a, a, a, a, a, a, a, a, 1, 2, 1,
+                                     0) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, a, a, a, a, a, a, a, a, a, a, a, 1, 1, 1, 0) ==
+        GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, a, nullptr, a, nullptr, a, a, a, a, a, nullptr,
+                                     nullptr, 1, 2, 1, 3) == GMPNN_E_ARG);
+}
+
 GMPNN_TEST(gmp_epilogue_sizes) {
   // The MLP size, awkward sizes, column chunks (cols > 1024), and threaded row-block tilings.
   struct S {

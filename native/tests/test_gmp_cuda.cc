@@ -180,11 +180,67 @@ void run_dense_forward() {
     }
 }
 
+// gmp_dense_backward on the device against the CPU entry: SP (theta NULL) and GmP, both
+// activations, dX wanted or not.
+template <typename T>
+void run_dense_backward() {
+  Rand rng(91 + sizeof(T));
+  const int64_t shapes[][3] = {{1024, 16, 100}, {32, 13, 100}, {455, 100, 1}, {7, 3, 5}};
+  int k = 0;
+  for (const auto& sh : shapes)
+    for (int act = 0; act < 2; ++act)
+      for (bool gmp : {false, true}) {
+        const int64_t rows = sh[0], n = sh[1], cols = sh[2];
+        const bool want_dx = (k++ % 3) != 2;
+        const size_t ne = (size_t)(rows * cols);
+        std::vector<T> X = rng.vec<T>((size_t)(rows * n)), W = rng.vec<T>((size_t)(cols * n)),
+                       th = rng.vec<T>((size_t)(cols * (n - 1)), 0.0, 3.0), Z = rng.vec<T>(ne),
+                       gY = rng.vec<T>(ne), r = rng.vec<T>((size_t)cols, -1.5, 1.5);
+        std::vector<T> wdZ = nans<T>(ne), wdl = nans<T>((size_t)cols), wdr = nans<T>((size_t)cols),
+                       wdX = nans<T>((size_t)(rows * n)), wdW = nans<T>((size_t)(cols * n)),
+                       wdth = nans<T>((size_t)(cols * (n - 1)));
+        CHECK_OK(gmpnn_cpu_gmp_dense_backward(
+            dtype_of<T>(), want_dx ? wdX.data() : nullptr, wdW.data(), gmp ? wdth.data() : nullptr,
+            wdl.data(), gmp ? wdr.data() : nullptr, wdZ.data(), gY.data(), Z.data(), X.data(),
+            W.data(), gmp ? th.data() : nullptr, gmp ? r.data() : nullptr, rows, n, cols, act));
+        Dev<T> dX(X), dW(W), dth(th), dZ(Z), dgY(gY), dr(r), oZ(nans<T>(ne)),
+            odl(nans<T>((size_t)cols)), odr(nans<T>((size_t)cols)),
+            odX(nans<T>((size_t)(rows * n))), odW(nans<T>((size_t)(cols * n))),
+            odth(nans<T>((size_t)(cols * (n - 1))));
+        CHECK_OK(gmpnn_cuda_gmp_dense_backward(
+            dtype_of<T>(), want_dx ? odX.p : nullptr, odW.p, gmp ? odth.p : nullptr, odl.p,
+            gmp ? odr.p : nullptr, oZ.p, dgY.p, dZ.p, dX.p, dW.p, gmp ? dth.p : nullptr,
+            gmp ? dr.p : nullptr, rows, n, cols, act));
+        const std::string what = std::string(gmp ? " gmp" : " sp") + " rows=" +
+                                 std::to_string(rows) + " n=" + std::to_string(n) +
+                                 " cols=" + std::to_string(cols) + " act=" + std::to_string(act);
+        CHECK_CLOSE(("dense backward dZ" + what).c_str(), oZ.down().data(), wdZ.data(), ne,
+                    tol<T>(), tol<T>());
+        CHECK_CLOSE(("dense backward dlambda" + what).c_str(), odl.down().data(), wdl.data(),
+                    (size_t)cols, tol<T>() * std::sqrt((double)rows + 1), tol<T>());
+        if (gmp)
+          CHECK_CLOSE(("dense backward dr" + what).c_str(), odr.down().data(), wdr.data(),
+                      (size_t)cols, tol<T>() * std::sqrt((double)rows + 1), tol<T>());
+        if (want_dx)
+          CHECK_CLOSE(("dense backward dX" + what).c_str(), odX.down().data(), wdX.data(),
+                      wdX.size(), tol<T>() * std::sqrt((double)cols + 1), tol<T>());
+        const double atol_w = tol<T>() * std::sqrt((double)rows + 1);
+        CHECK_CLOSE(("dense backward dW" + what).c_str(), odW.down().data(), wdW.data(),
+                    wdW.size(), atol_w, tol<T>());
+        if (gmp)
+          CHECK_CLOSE(("dense backward dtheta" + what).c_str(), odth.down().data(), wdth.data(),
+                      wdth.size(), 4 * atol_w * n, 4 * tol<T>());
+      }
+}
+
 }  // namespace
 #endif
 
 GMPNN_TEST(gmp_cuda_parity_dense_forward) {
   CUDA_TEST_BODY(run_dense_forward<float>(); run_dense_forward<double>());
+}
+GMPNN_TEST(gmp_cuda_parity_dense_backward) {
+  CUDA_TEST_BODY(run_dense_backward<float>(); run_dense_backward<double>());
 }
 GMPNN_TEST(gmp_cuda_parity_direction) {
   CUDA_TEST_BODY(run_direction<float>(); run_direction<double>());

@@ -263,7 +263,7 @@ export function gmpConv2d(x: Tensor, theta: Tensor | null, lambda: Tensor, radiu
   }
   if (KH * KW * Cin !== n)
     throw new GmpnnError('E_SHAPE', `${op}: theta ${theta ? fmt(theta.shape) : '-'} does not match kernel ${KH}x${KW} and x ${fmt(x.shape)} (fan-in ${KH}·${KW}·${Cin} = ${KH * KW * Cin}, need ${n})`);
-  if (lambda.shape.join() !== `${Cout}` || radius.shape.join() !== `${Cout}`)
+  if (lambda.rank !== 1 || lambda.shape[0] !== Cout || radius.rank !== 1 || radius.shape[0] !== Cout)
     throw new GmpnnError('E_SHAPE', `${op}: expected lambda [${Cout}] and radius [${Cout}], got ${fmt(lambda.shape)}, ${fmt(radius.shape)}`);
   const g = convGeometry(x.shape, Cout, KH, KW, opts, op);
   const U = theta ? directionRaw(theta, n, op) : opts.direction!;

@@ -3,7 +3,7 @@ import { GmpnnError, callNative } from '../errors';
 import { native } from '../native';
 import { DType, Device, Tensor, TypedArray, checkDType, checkDevice, checkShape, empty, sizeOf } from '../tensor';
 import { nextRandomOffset } from '../random';
-import { assertTensor, fmt } from './util';
+import { assertTensor, fmt, sameShape } from './util';
 import { record } from '../autograd';
 
 export interface TensorOptions {
@@ -147,7 +147,7 @@ export function assign(target: Tensor, value: Tensor | number[] | TypedArray): v
   assertTensor(target, 'assign', 'target');
   if (value instanceof Tensor) {
     assertTensor(value, 'assign', 'value');
-    if (value.shape.join() !== target.shape.join() || value.dtype !== target.dtype)
+    if (!sameShape(value.shape, target.shape) || value.dtype !== target.dtype)
       throw new GmpnnError('E_SHAPE', `assign: value ${value.dtype} ${fmt(value.shape)} does not match target ${target.dtype} ${fmt(target.shape)}`);
     callNative(() => native.copy(target.buffer('assign'), value.buffer('assign')));
     return;

@@ -3,7 +3,7 @@ import { GmpnnError, callNative } from '../errors';
 import { native } from '../native';
 import { Tensor, empty } from '../tensor';
 import { record } from '../autograd';
-import { assertFiniteNumber, assertSameKind, assertTensor, broadcastShapes, broadcastStrides, contiguousStrides, fmt } from './util';
+import { assertFiniteNumber, assertSameKind, assertTensor, broadcastShapes, broadcastStrides, contiguousStrides, fmt, sameShape } from './util';
 import { sumToShape } from './reduction';
 
 // Codes of gmpnn_unary_op / gmpnn_binary_op (native/include/gmpnn/eltwise.h).
@@ -298,7 +298,7 @@ export const equal = (a: Tensor, b: Tensor): Tensor => binaryRaw(a, b, B.eq, 'eq
 /** In place: into += g (same shape). Used for gradient accumulation. */
 export function addInPlace(into: Tensor, g: Tensor): void {
   assertSameKind('addInPlace', into, g);
-  if (into.shape.join() !== g.shape.join())
+  if (!sameShape(into.shape, g.shape))
     throw new GmpnnError('E_SHAPE', `addInPlace: ${fmt(into.shape)} += ${fmt(g.shape)}`);
   const st = contiguousStrides(into.shape);
   callNative(() => native.binary(into.buffer('addInPlace'), into.buffer(), g.buffer('addInPlace'), B.add, [...into.shape], st, st));

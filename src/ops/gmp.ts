@@ -11,7 +11,6 @@ import { native } from '../native';
 import { Tensor, empty } from '../tensor';
 import { record, needsGrad } from '../autograd';
 import { assertSameKind, assertTensor, fmt } from './util';
-import { gemmRaw } from './linalg';
 
 export type Activation = 'relu' | 'none';
 const ACT: Record<Activation, number> = { none: 0, relu: 1 };
@@ -83,7 +82,7 @@ export function gmpLinear(
     U = direction;
   }
   const [m, n] = U.shape;
-  if (x.rank !== 2 || x.shape[1] !== n || lambda.shape.join() !== `${m}` || radius.shape.join() !== `${m}`) {
+  if (x.rank !== 2 || x.shape[1] !== n || lambda.rank !== 1 || lambda.shape[0] !== m || radius.rank !== 1 || radius.shape[0] !== m) {
     if (theta) U.dispose();
     throw new GmpnnError('E_SHAPE', `${op}: expected x [B, ${n}], lambda [${m}], radius [${m}], got x ${fmt(x.shape)}, theta ${theta ? fmt(theta.shape) : '-'}, lambda ${fmt(lambda.shape)}, radius ${fmt(radius.shape)}`);
   }
@@ -101,20 +100,23 @@ export function gmpLinear(
     return y;
   }
   return record(y, op, inputs, (gy) => {
+    // One native call (gmp_dense_backward): G_Z, dλ, dr, dX = G_Z·U, dU = G_Zᵀ·X and the reverse
+    // scan for dθ; dz and dU are scratch.
     const dz = empty([B, m], x.dtype, x.device);
     const dl = lambda.requiresGrad ? empty([m], x.dtype, x.device) : null;
     const dr = radius.requiresGrad ? empty([m], x.dtype, x.device) : null;
+    const dx = x.requiresGrad ? empty([B, n], x.dtype, x.device) : null;
+    const wantTheta = theta !== null && theta.requiresGrad;
+    const dU = wantTheta ? empty([m, n], x.dtype, x.device) : null;
+    const dtheta = wantTheta ? empty([m, n - 1], x.dtype, x.device) : null;
     callNative(() =>
-      native.gmpEpilogueBackward(dz.buffer(), dl ? dl.buffer() : null, dr ? dr.buffer() : null, gy.buffer(op), z.buffer(op), radius.buffer(op), B, m, code),
+      native.gmpDenseBackward(
+        dx ? dx.buffer() : null, dU ? dU.buffer() : null, dtheta ? dtheta.buffer() : null, dl ? dl.buffer() : null, dr ? dr.buffer() : null,
+        dz.buffer(), gy.buffer(op), z.buffer(op), x.buffer(op), U.buffer(op), theta ? theta.buffer(op) : null, radius.buffer(op), B, n, m, code,
+      ),
     );
-    const dx = x.requiresGrad ? gemmRaw(dz, U, false, false, op) : null; // dX = dZ·U
-    let dtheta: Tensor | null = null;
-    if (theta && theta.requiresGrad) {
-      const dU = gemmRaw(dz, x, true, false, op); // dU = dZᵀ·X  [m, n]
-      dtheta = directionBackwardRaw(dU, theta);
-      dU.dispose();
-    }
     dz.dispose();
+    dU?.dispose();
     return theta ? [dx, dtheta, dl, dr] : [dx, dl, dr];
   });
 }

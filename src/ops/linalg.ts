@@ -70,11 +70,18 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, activati
     return y;
   }
   return record(y, op, [x, weight, bias], (gy) => {
+    // One native call (gmp_dense_backward with theta = NULL): dZ (scratch), db, dX = dZ·W, dW = dZᵀ·X.
+    const n = x.shape[1];
     const dz = empty([B, m], x.dtype, x.device);
     const db = bias.requiresGrad ? empty([m], x.dtype, x.device) : null;
-    callNative(() => native.gmpEpilogueBackward(dz.buffer(), db ? db.buffer() : null, null, gy.buffer(op), z.buffer(op), null, B, m, act));
-    const dx = x.requiresGrad ? gemmRaw(dz, weight, false, false, op) : null; // dX = dZ·W
-    const dw = weight.requiresGrad ? gemmRaw(dz, x, true, false, op) : null; // dW = dZᵀ·X
+    const dx = x.requiresGrad ? empty([B, n], x.dtype, x.device) : null;
+    const dw = weight.requiresGrad ? empty([m, n], x.dtype, x.device) : null;
+    callNative(() =>
+      native.gmpDenseBackward(
+        dx ? dx.buffer() : null, dw ? dw.buffer() : null, null, db ? db.buffer() : null, null,
+        dz.buffer(), gy.buffer(op), z.buffer(op), x.buffer(op), weight.buffer(op), null, null, B, n, m, act,
+      ),
+    );
     dz.dispose();
     return [dx, dw, db];
   });

@@ -4,7 +4,7 @@ import { GmpnnError, callNative } from '../errors';
 import { native } from '../native';
 import { Tensor, empty } from '../tensor';
 import { record } from '../autograd';
-import { assertSameKind, assertTensor, fmt } from './util';
+import { assertSameKind, assertTensor, fmt, sameShape } from './util';
 
 const KIND = { mse: 0, mae: 1, bce: 2 } as const;
 
@@ -12,7 +12,7 @@ function pointwise(pred: Tensor, target: Tensor, kind: number, op: string): Tens
   assertTensor(pred, op, 'pred');
   assertTensor(target, op, 'target');
   assertSameKind(op, pred, target);
-  if (pred.shape.join() !== target.shape.join())
+  if (!sameShape(pred.shape, target.shape))
     throw new GmpnnError('E_SHAPE', `${op}: pred ${fmt(pred.shape)} and target ${fmt(target.shape)} differ`);
   if (pred.size === 0) throw new GmpnnError('E_SHAPE', `${op}: empty input`);
   const loss = empty([], pred.dtype, pred.device);

@@ -1,6 +1,8 @@
 /** Shared checks and shape arithmetic for ops. Messages name the op and the shapes. */
 import { GmpnnError, callNative } from '../errors';
-import { Tensor, sizeOf } from '../tensor';
+import { Tensor, sizeOf, sameShape } from '../tensor';
+
+export { sameShape };
 
 export const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
@@ -13,7 +15,8 @@ export function assertTensor(x: unknown, op: string, name = 'input'): Tensor {
 /** All tensors share dtype and device; the error names both. */
 export function assertSameKind(op: string, ...ts: Tensor[]): void {
   const a = ts[0];
-  for (const b of ts.slice(1)) {
+  for (let i = 1; i < ts.length; i++) {
+    const b = ts[i];
     if (b.dtype !== a.dtype)
       throw new GmpnnError('E_DTYPE', `${op}: dtype mismatch, ${a.dtype} ${fmt(a.shape)} vs ${b.dtype} ${fmt(b.shape)}`);
     if (b.device !== a.device)

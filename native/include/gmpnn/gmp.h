@@ -64,6 +64,26 @@ gmpnn_status gmpnn_cuda_gmp_dense_forward(gmpnn_dtype dt, void* Y, void* Z, cons
                                           const void* W, const void* lambda, const void* r,
                                           int64_t rows, int64_t n, int64_t cols, int act);
 
+/* The dense layer's backward in one call (§4), the reverse of gmp_dense_forward:
+ *   dZ [rows, cols] = G_Z = dY ⊙ act'(Z) ⊙ r (the caller's scratch), dlambda and dr as
+ *   gmp_epilogue_backward (either may be NULL); dX [rows, n] = G_Z·W (NULL: not wanted);
+ *   dW [cols, n] = G_Zᵀ·X (NULL: not wanted).
+ * GmP (theta != NULL, W = u(θ), n >= 2): dW is the caller's scratch for ∂L/∂U and
+ * dtheta [cols, n-1] receives the reverse scan of gmp_direction_backward; dtheta = NULL skips
+ * both. theta = NULL (SP/WN): dW is the weight gradient itself and dtheta is ignored.
+ * The same values as the separate calls; one call per layer keeps small MLP steps off the
+ * per-call overhead of the binding. */
+gmpnn_status gmpnn_cpu_gmp_dense_backward(gmpnn_dtype dt, void* dX, void* dW, void* dtheta,
+                                          void* dlambda, void* dr, void* dZ, const void* dY,
+                                          const void* Z, const void* X, const void* W,
+                                          const void* theta, const void* r, int64_t rows,
+                                          int64_t n, int64_t cols, int act);
+gmpnn_status gmpnn_cuda_gmp_dense_backward(gmpnn_dtype dt, void* dX, void* dW, void* dtheta,
+                                           void* dlambda, void* dr, void* dZ, const void* dY,
+                                           const void* Z, const void* X, const void* W,
+                                           const void* theta, const void* r, int64_t rows,
+                                           int64_t n, int64_t cols, int act);
+
 #ifdef __cplusplus
 }
 #endif
