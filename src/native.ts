@@ -51,13 +51,13 @@ export interface NativeAddon {
   adamStep(param: Buf, m: Buf, v: Buf, grad: Buf, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, step: number): void;
   rngUniform(out: Buf, seed: number, offset: number, low: number, high: number): void;
   rngNormal(out: Buf, seed: number, offset: number, mean: number, std: number): void;
-  gmpDirectionForward(u: Buf, theta: Buf, m: number, n: number): void;
+  gmpDirectionForward(u: Buf, theta: Buf, m: number, n: number, cache?: Buf | null): void;
   gmpDirectionBackward(dtheta: Buf, du: Buf, theta: Buf, m: number, n: number): void;
   gmpDirectionInverse(theta: Buf, r: Buf, w: Buf, m: number, n: number, absLast: boolean): void;
   gmpDenseForward(y: Buf, z: Buf, x: Buf, w: Buf, lambda: Buf, r: Buf | null, rows: number, n: number, cols: number, act: number): void;
   gmpDenseBackward(
     dx: Buf | null, dw: Buf | null, dtheta: Buf | null, dlambda: Buf | null, dr: Buf | null, dz: Buf,
-    dy: Buf, z: Buf, x: Buf, w: Buf, theta: Buf | null, r: Buf | null, rows: number, n: number, cols: number, act: number,
+    dy: Buf, z: Buf, x: Buf, w: Buf, theta: Buf | null, cache: Buf | null, r: Buf | null, rows: number, n: number, cols: number, act: number,
   ): void;
   gmpEpilogueForward(y: Buf, z: Buf, lambda: Buf, r: Buf | null, rows: number, cols: number, act: number): void;
   gmpEpilogueBackward(dz: Buf, dlambda: Buf | null, dr: Buf | null, dy: Buf, z: Buf, r: Buf | null, rows: number, cols: number, act: number): void;

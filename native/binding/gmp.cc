@@ -5,17 +5,29 @@
 namespace gmpnn_binding {
 namespace {
 
-// gmpDirectionForward(U, theta, m, n)
+// The direction's sin/cos cache: float64 whatever the layer's dtype, on the layer's device.
+void CheckCache(Napi::Env env, const char* op, Buffer* cache, Buffer* like, int64_t m, int64_t n) {
+  if (!cache) return;
+  if (cache->dtype() != GMPNN_F64 || cache->device() != like->device())
+    Throw(env, "E_DTYPE", std::string(op) + ": the sin/cos cache must be float64 on the layer's device");
+  Fits(env, op, "cache", cache, gmpnn_gmp_direction_cache_len(m, n));
+}
+
+// gmpDirectionForward(U, theta, m, n[, cache|null]): cache is a float64 buffer on the same
+// device of gmpnn_gmp_direction_cache_len(m, n) elements for a later gmpDenseBackward.
 Napi::Value DirectionForward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "gmpDirectionForward";
   Buffer *U = ArgBuffer(info, 0, op), *theta = ArgBuffer(info, 1, op);
   int64_t m = ArgInt(info, 2, op), n = ArgInt(info, 3, op);
+  Buffer* cache = ArgBuffer(info, 4, op, true);
   SameDeviceDtype(env, op, {U, theta});
   if (m < 0 || n < 2) Throw(env, "E_SHAPE", "gmpDirectionForward: need m >= 0, n >= 2");
   Fits(env, op, "U", U, m * n);
   Fits(env, op, "theta", theta, m * (n - 1));
-  GMPNN_CALL(env, U->device(), gmp_direction_forward, U->dtype(), U->data(), theta->data(), m, n);
+  CheckCache(env, op, cache, U, m, n);
+  GMPNN_CALL(env, U->device(), gmp_direction_forward_cached, U->dtype(), U->data(),
+             cache ? (double*)cache->data() : nullptr, theta->data(), m, n);
   return env.Undefined();
 }
 
@@ -116,7 +128,7 @@ Napi::Value DenseForward(const Napi::CallbackInfo& info) {
 }
 
 // gmpDenseBackward(dX|null, dW|null, dtheta|null, dlambda|null, dr|null, dZ, dY, Z, X, W,
-//                  theta|null, r|null, rows, n, cols, act)
+//                  theta|null, cache|null, r|null, rows, n, cols, act)
 Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "gmpDenseBackward";
@@ -125,9 +137,9 @@ Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
          *dr = ArgBuffer(info, 4, op, true), *dZ = ArgBuffer(info, 5, op),
          *dY = ArgBuffer(info, 6, op), *Z = ArgBuffer(info, 7, op), *X = ArgBuffer(info, 8, op),
          *W = ArgBuffer(info, 9, op), *theta = ArgBuffer(info, 10, op, true),
-         *r = ArgBuffer(info, 11, op, true);
-  int64_t rows = ArgInt(info, 12, op), n = ArgInt(info, 13, op), cols = ArgInt(info, 14, op),
-          act = ArgInt(info, 15, op);
+         *cache = ArgBuffer(info, 11, op, true), *r = ArgBuffer(info, 12, op, true);
+  int64_t rows = ArgInt(info, 13, op), n = ArgInt(info, 14, op), cols = ArgInt(info, 15, op),
+          act = ArgInt(info, 16, op);
   SameDeviceDtype(env, op, {dX, dW, dtheta, dl, dr, dZ, dY, Z, X, W, theta, r});
   if (rows < 0 || n < 0 || cols < 0) Throw(env, "E_SHAPE", "gmpDenseBackward: negative size");
   if (theta && n < 2) Throw(env, "E_SHAPE", "gmpDenseBackward: theta needs n >= 2");
@@ -144,12 +156,14 @@ Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
   if (theta) {
     Fits(env, op, "theta", theta, cols * (n - 1));
     Fits(env, op, "dtheta", dtheta, cols * (n - 1));
+    CheckCache(env, op, cache, Z, cols, n);
   }
   GMPNN_CALL(env, Z->device(), gmp_dense_backward, Z->dtype(), dX ? dX->data() : nullptr,
              dW ? dW->data() : nullptr, dtheta ? dtheta->data() : nullptr,
              dl ? dl->data() : nullptr, dr ? dr->data() : nullptr, dZ->data(), dY->data(),
              Z->data(), X->data(), W->data(), theta ? theta->data() : nullptr,
-             r ? r->data() : nullptr, rows, n, cols, (int)act);
+             theta && cache ? (const double*)cache->data() : nullptr, r ? r->data() : nullptr,
+             rows, n, cols, (int)act);
   return env.Undefined();
 }
 

@@ -149,79 +149,91 @@ inline void store_col(const Rows<T>& r, int64_t cnt, int64_t k, __m256d v) {
 // latency (3.9 µs for 100×13 vs 2.1 µs of sin/cos throughput).
 constexpr int64_t kFwdChunk = 32;
 
+// With a cache (the group's 8·(n−1) doubles: sin then cos, each [k][lane]) the sin/cos go there
+// instead of the stack, whole, for the backward to reuse.
 template <typename T>
-void direction_forward_group(T* U, const T* theta, int64_t j0, int64_t cnt, int64_t n) {
+void direction_forward_group(T* U, const T* theta, int64_t j0, int64_t cnt, int64_t n,
+                             double* cache) {
   const int64_t a = n - 1;
   const Rows<const T> th = group_rows<const T>(theta, j0, cnt, a);
   const Rows<T> u = group_rows<T>(U, j0, cnt, n);
-  alignas(32) double sn[kLanes * kFwdChunk], cs[kLanes * kFwdChunk];
+  alignas(32) double stack_sn[kLanes * kFwdChunk], stack_cs[kLanes * kFwdChunk];
   __m256d P = _mm256_set1_pd(1.0);  // P_{k-1} of the four units
   for (int64_t k0 = 0; k0 < a; k0 += kFwdChunk) {
     const int64_t len = std::min(kFwdChunk, a - k0), len4 = len & ~int64_t(3);
+    double* sn = cache ? cache + kLanes * k0 : stack_sn;
+    double* cs = cache ? cache + kLanes * (a + k0) : stack_cs;
     for (int64_t i = 0; i < len4; i += 4) {
       __m256d v[4];
       load_block<T>(th, k0 + i, v);
-      for (int l = 0; l < 4; ++l) _mm256_store_pd(sn + 4 * (i + l), v[l]);
+      for (int l = 0; l < 4; ++l) _mm256_storeu_pd(sn + 4 * (i + l), v[l]);
     }
-    for (int64_t i = len4; i < len; ++i) _mm256_store_pd(sn + 4 * i, load_col<T>(th, k0 + i));
+    for (int64_t i = len4; i < len; ++i) _mm256_storeu_pd(sn + 4 * i, load_col<T>(th, k0 + i));
     for (int64_t i = 0; i < len; ++i) {
       __m256d si, ci;
-      gmpnn_cpu::sincos4(_mm256_load_pd(sn + 4 * i), &si, &ci);
-      _mm256_store_pd(sn + 4 * i, si);
-      _mm256_store_pd(cs + 4 * i, ci);
+      gmpnn_cpu::sincos4(_mm256_loadu_pd(sn + 4 * i), &si, &ci);
+      _mm256_storeu_pd(sn + 4 * i, si);
+      _mm256_storeu_pd(cs + 4 * i, ci);
     }
     for (int64_t i = 0; i < len4; i += 4) {
       __m256d v[4];
       for (int l = 0; l < 4; ++l) {
-        v[l] = _mm256_mul_pd(P, _mm256_load_pd(cs + 4 * (i + l)));  // u_k = P_{k-1}·cos θ_k
-        P = _mm256_mul_pd(P, _mm256_load_pd(sn + 4 * (i + l)));
+        v[l] = _mm256_mul_pd(P, _mm256_loadu_pd(cs + 4 * (i + l)));  // u_k = P_{k-1}·cos θ_k
+        P = _mm256_mul_pd(P, _mm256_loadu_pd(sn + 4 * (i + l)));
       }
       store_block<T>(u, cnt, k0 + i, v);
     }
     for (int64_t i = len4; i < len; ++i) {
-      store_col<T>(u, cnt, k0 + i, _mm256_mul_pd(P, _mm256_load_pd(cs + 4 * i)));
-      P = _mm256_mul_pd(P, _mm256_load_pd(sn + 4 * i));
+      store_col<T>(u, cnt, k0 + i, _mm256_mul_pd(P, _mm256_loadu_pd(cs + 4 * i)));
+      P = _mm256_mul_pd(P, _mm256_loadu_pd(sn + 4 * i));
     }
   }
   store_col<T>(u, cnt, n - 1, P);
 }
 
 // Division-free reverse recurrence (§4) for units j0 .. j0+cnt-1. scratch: 12·(n-1) doubles,
-// 32-byte aligned (s, c, P_{i-1}, each [i][lane]).
+// 32-byte aligned (s, c, P_{i-1}, each [i][lane]). cache: the group's sin/cos from the forward
+// (then only P is computed here), or NULL.
 template <typename T>
 void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0, int64_t cnt,
-                              int64_t n, double* scratch) {
+                              int64_t n, double* scratch, const double* cache) {
   const int64_t a = n - 1;
-  double* s = scratch;
-  double* c = scratch + kLanes * a;
+  const double* s = cache ? cache : scratch;
+  const double* c = cache ? cache + kLanes * a : scratch + kLanes * a;
   double* P = scratch + 2 * kLanes * a;
   const Rows<const T> th = group_rows<const T>(theta, j0, cnt, a);
   const Rows<const T> g = group_rows<const T>(dU, j0, cnt, n);
   const Rows<T> d = group_rows<T>(dtheta, j0, cnt, a);
-  // Forward: the angles transposed into [i][lane], sin/cos in one independent pass (see the
-  // forward group), then the prefix products P_{i-1}.
+  if (!cache) {
+    // The angles transposed into [i][lane], then sin/cos in one independent pass (see the
+    // forward group).
+    double* ws = scratch;
+    double* wc = scratch + kLanes * a;
+    const int64_t a4 = a & ~int64_t(3);
+    for (int64_t i = 0; i < a4; i += 4) {
+      __m256d v[4];
+      load_block<T>(th, i, v);
+      for (int l = 0; l < 4; ++l) _mm256_store_pd(ws + 4 * (i + l), v[l]);
+    }
+    for (int64_t i = a4; i < a; ++i) _mm256_store_pd(ws + 4 * i, load_col<T>(th, i));
+    for (int64_t i = 0; i < a; ++i) {
+      __m256d si, ci;
+      gmpnn_cpu::sincos4(_mm256_load_pd(ws + 4 * i), &si, &ci);
+      _mm256_store_pd(ws + 4 * i, si);
+      _mm256_store_pd(wc + 4 * i, ci);
+    }
+  }
   const int64_t a4 = a & ~int64_t(3);
-  for (int64_t i = 0; i < a4; i += 4) {
-    __m256d v[4];
-    load_block<T>(th, i, v);
-    for (int l = 0; l < 4; ++l) _mm256_store_pd(s + 4 * (i + l), v[l]);
-  }
-  for (int64_t i = a4; i < a; ++i) _mm256_store_pd(s + 4 * i, load_col<T>(th, i));
-  for (int64_t i = 0; i < a; ++i) {
-    __m256d si, ci;
-    gmpnn_cpu::sincos4(_mm256_load_pd(s + 4 * i), &si, &ci);
-    _mm256_store_pd(s + 4 * i, si);
-    _mm256_store_pd(c + 4 * i, ci);
-  }
+  // The prefix products P_{i-1}.
   __m256d p = _mm256_set1_pd(1.0);
   for (int64_t i = 0; i < a; ++i) {
     _mm256_store_pd(P + 4 * i, p);  // P_{i-1} in 1-based terms
-    p = _mm256_mul_pd(p, _mm256_load_pd(s + 4 * i));
+    p = _mm256_mul_pd(p, _mm256_loadu_pd(s + 4 * i));
   }
   // Reverse: R_{n-1} = g_n, then dθ_i = P_{i-1}·(c_i·R_i − s_i·g_i), R_{i-1} = g_i·c_i + s_i·R_i.
   __m256d R = load_col<T>(g, n - 1);
   auto step = [&](int64_t i, __m256d gi) {
-    const __m256d ci = _mm256_load_pd(c + 4 * i), si = _mm256_load_pd(s + 4 * i);
+    const __m256d ci = _mm256_loadu_pd(c + 4 * i), si = _mm256_loadu_pd(s + 4 * i);
     const __m256d di = _mm256_mul_pd(_mm256_load_pd(P + 4 * i),
                                      _mm256_fmsub_pd(ci, R, _mm256_mul_pd(si, gi)));
     R = _mm256_fmadd_pd(gi, ci, _mm256_mul_pd(si, R));
@@ -239,14 +251,15 @@ void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0
 }
 
 template <typename T>
-gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n) {
+gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n, double* cache) {
   const int64_t ng = (m + kLanes - 1) / kLanes;
   const bool par = ng > 1 && m * n >= kParallelGrain;
   parallel_region(par, [&] {
 #pragma omp for schedule(static)
     for (int64_t gi = 0; gi < ng; ++gi) {
       const int64_t j0 = gi * kLanes;
-      direction_forward_group<T>(U, theta, j0, std::min(kLanes, m - j0), n);
+      direction_forward_group<T>(U, theta, j0, std::min(kLanes, m - j0), n,
+                                 cache ? cache + 2 * kLanes * (n - 1) * gi : nullptr);
     }
   });
   return GMPNN_OK;
@@ -254,7 +267,7 @@ gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n) 
 
 template <typename T>
 gmpnn_status direction_backward_impl(T* dtheta, const T* dU, const T* theta, int64_t m,
-                                     int64_t n) {
+                                     int64_t n, const double* cache) {
   const int64_t ng = (m + kLanes - 1) / kLanes;
   const bool par = ng > 1 && m * n >= kParallelGrain;
   bool oom = false;
@@ -276,7 +289,8 @@ gmpnn_status direction_backward_impl(T* dtheta, const T* dU, const T* theta, int
     for (int64_t gi = 0; gi < ng; ++gi) {
       const int64_t j0 = gi * kLanes;
       if (scratch)
-        direction_backward_group<T>(dtheta, dU, theta, j0, std::min(kLanes, m - j0), n, scratch);
+        direction_backward_group<T>(dtheta, dU, theta, j0, std::min(kLanes, m - j0), n, scratch,
+                                    cache ? cache + 2 * kLanes * (n - 1) * gi : nullptr);
     }
   });
   if (oom)
@@ -322,8 +336,9 @@ void direction_backward_unit(T* dth, const T* g, const T* th, int64_t n, double*
   }
 }
 
+// The portable path neither writes nor reads the sin/cos cache (it is advisory).
 template <typename T>
-gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n) {
+gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n, double*) {
   const bool par = m > 1 && m * n >= kParallelGrain;
   parallel_region(par, [&] {
 #pragma omp for schedule(static)
@@ -334,7 +349,7 @@ gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n) 
 
 template <typename T>
 gmpnn_status direction_backward_impl(T* dtheta, const T* dU, const T* theta, int64_t m,
-                                     int64_t n) {
+                                     int64_t n, const double*) {
   const bool par = m > 1 && m * n >= kParallelGrain;
   bool oom = false;
   parallel_region(par, [&] {
@@ -428,6 +443,21 @@ gmpnn_status check_direction(const char* op, int64_t m, int64_t n) {
   if (n < 2)
     return gmpnn_set_error(GMPNN_E_ARG, "%s: fan-in n must be >= 2 (got %lld)", op, (long long)n);
   return GMPNN_OK;
+}
+
+gmpnn_status direction_backward_entry(gmpnn_dtype dt, void* dtheta, const void* dU,
+                                      const void* theta, const double* cache, int64_t m,
+                                      int64_t n) {
+  const char* op = "gmp_direction_backward";
+  gmpnn_status st = check_direction(op, m, n);
+  if (st != GMPNN_OK) return st;
+  if (m == 0) return GMPNN_OK;
+  if (!dtheta || !dU || !theta)
+    return gmpnn_set_error(GMPNN_E_ARG, "%s: %s is NULL", op,
+                           !dtheta ? "dtheta" : !dU ? "dU" : "theta");
+  GMPNN_DISPATCH_FLOAT(dt, op,
+                       return direction_backward_impl<T>((T*)dtheta, (const T*)dU,
+                                                         (const T*)theta, m, n, cache));
 }
 
 // ------------------------------------------------------------------------------ epilogues
@@ -611,6 +641,12 @@ void sincos_f64(const double* x, double* s, double* c, int64_t n) { sincos_array
 
 extern "C" gmpnn_status gmpnn_cpu_gmp_direction_forward(gmpnn_dtype dt, void* U,
                                                         const void* theta, int64_t m, int64_t n) {
+  return gmpnn_cpu_gmp_direction_forward_cached(dt, U, nullptr, theta, m, n);
+}
+
+extern "C" gmpnn_status gmpnn_cpu_gmp_direction_forward_cached(gmpnn_dtype dt, void* U,
+                                                               double* cache, const void* theta,
+                                                               int64_t m, int64_t n) {
   const char* op = "gmp_direction_forward";
   gmpnn_status st = check_direction(op, m, n);
   if (st != GMPNN_OK) return st;
@@ -618,22 +654,13 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_direction_forward(gmpnn_dtype dt, void* U,
   GMP_REQUIRE(U, op);
   GMP_REQUIRE(theta, op);
   GMPNN_DISPATCH_FLOAT(dt, op,
-                       return direction_forward_impl<T>((T*)U, (const T*)theta, m, n));
+                       return direction_forward_impl<T>((T*)U, (const T*)theta, m, n, cache));
 }
 
 extern "C" gmpnn_status gmpnn_cpu_gmp_direction_backward(gmpnn_dtype dt, void* dtheta,
                                                          const void* dU, const void* theta,
                                                          int64_t m, int64_t n) {
-  const char* op = "gmp_direction_backward";
-  gmpnn_status st = check_direction(op, m, n);
-  if (st != GMPNN_OK) return st;
-  if (m == 0) return GMPNN_OK;
-  GMP_REQUIRE(dtheta, op);
-  GMP_REQUIRE(dU, op);
-  GMP_REQUIRE(theta, op);
-  GMPNN_DISPATCH_FLOAT(dt, op,
-                       return direction_backward_impl<T>((T*)dtheta, (const T*)dU,
-                                                         (const T*)theta, m, n));
+  return direction_backward_entry(dt, dtheta, dU, theta, nullptr, m, n);
 }
 
 extern "C" gmpnn_status gmpnn_cpu_gmp_direction_inverse(gmpnn_dtype dt, void* theta, void* r,
@@ -734,8 +761,9 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_dense_backward(gmpnn_dtype dt, void* dX, v
                                                      void* dlambda, void* dr, void* dZ,
                                                      const void* dY, const void* Z, const void* X,
                                                      const void* W, const void* theta,
-                                                     const void* r, int64_t rows, int64_t n,
-                                                     int64_t cols, int act) {
+                                                     const double* cache, const void* r,
+                                                     int64_t rows, int64_t n, int64_t cols,
+                                                     int act) {
   const char* op = "gmp_dense_backward";
   gmpnn_status st = check_epilogue(op, rows, cols, act);
   if (st != GMPNN_OK) return st;
@@ -756,6 +784,6 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_dense_backward(gmpnn_dtype dt, void* dX, v
     st = gmpnn_cpu_gemm(dt, dW, dZ, X, 1, 0, cols, n, rows, cols, n, n, 1.0, 0.0);
     if (st != GMPNN_OK) return st;
   }
-  if (want_dtheta) return gmpnn_cpu_gmp_direction_backward(dt, dtheta, dW, theta, cols, n);
+  if (want_dtheta) return direction_backward_entry(dt, dtheta, dW, theta, cache, cols, n);
   return GMPNN_OK;
 }

@@ -313,6 +313,14 @@ extern "C" gmpnn_status gmpnn_cuda_gmp_direction_forward(gmpnn_dtype dt, void* U
   return GMPNN_OK;
 }
 
+// The sin/cos cache is advisory (gmp.h): the device kernels recompute sin/cos in the backward,
+// so the cache is neither written nor read here.
+extern "C" gmpnn_status gmpnn_cuda_gmp_direction_forward_cached(gmpnn_dtype dt, void* U, double*,
+                                                                const void* theta, int64_t m,
+                                                                int64_t n) {
+  return gmpnn_cuda_gmp_direction_forward(dt, U, theta, m, n);
+}
+
 extern "C" gmpnn_status gmpnn_cuda_gmp_direction_backward(gmpnn_dtype dt, void* dtheta,
                                                           const void* dU, const void* theta,
                                                           int64_t m, int64_t n) {
@@ -440,12 +448,13 @@ extern "C" gmpnn_status gmpnn_cuda_gmp_dense_forward(gmpnn_dtype dt, void* Y, vo
   return gmpnn_cuda_gmp_epilogue_forward(dt, Y, Z, lambda, r, rows, cols, act);
 }
 
-extern "C" gmpnn_status gmpnn_cuda_gmp_dense_backward(gmpnn_dtype dt, void* dX, void* dW, void* dtheta,
-                                                     void* dlambda, void* dr, void* dZ,
-                                                     const void* dY, const void* Z, const void* X,
-                                                     const void* W, const void* theta,
-                                                     const void* r, int64_t rows, int64_t n,
-                                                     int64_t cols, int act) {
+extern "C" gmpnn_status gmpnn_cuda_gmp_dense_backward(gmpnn_dtype dt, void* dX, void* dW,
+                                                      void* dtheta, void* dlambda, void* dr,
+                                                      void* dZ, const void* dY, const void* Z,
+                                                      const void* X, const void* W,
+                                                      const void* theta, const double*,
+                                                      const void* r, int64_t rows, int64_t n,
+                                                      int64_t cols, int act) {
   const char* op = "gmp_dense_backward";
   gmpnn_status st = check_epilogue(op, rows, cols, act);
   if (st != GMPNN_OK) return st;

@@ -820,7 +820,7 @@ GMPNN_TEST(gmp_dense_forward) {
 // poisoned with NaN.
 template <typename T>
 void check_dense_backward(int64_t rows, int64_t n, int64_t cols, int act, bool gmp, bool want_dx,
-                          uint64_t seed) {
+                          bool use_cache, uint64_t seed) {
   Rand rng(seed);
   const gmpnn_dtype dt = dtype_of<T>();
   const size_t N = (size_t)(rows * cols);
@@ -828,9 +828,14 @@ void check_dense_backward(int64_t rows, int64_t n, int64_t cols, int act, bool g
   std::vector<T> X = rng.vec<T>((size_t)(rows * n)), th = rng.vec<T>((size_t)(cols * (n - 1)), 0, 3),
                  W((size_t)(cols * n)), Z = rng.vec<T>(N), dY = rng.vec<T>(N),
                  r = rng.vec<T>((size_t)cols, -1.5, 1.5);
-  if (gmp)
+  // The sin/cos cache as the forward leaves it (the U it writes must not change either).
+  std::vector<double> cache((size_t)gmpnn_gmp_direction_cache_len(cols, n), 0.0);
+  if (gmp) {
     CHECK_OK(gmpnn_cpu_gmp_direction_forward(dt, W.data(), th.data(), cols, n));
-  else
+    std::vector<T> W2(W.size(), std::numeric_limits<T>::quiet_NaN());
+    CHECK_OK(gmpnn_cpu_gmp_direction_forward_cached(dt, W2.data(), cache.data(), th.data(), cols, n));
+    CHECK_CLOSE("direction forward with cache", W2.data(), W.data(), W.size(), 0.0, 0.0);
+  } else
     W = rng.vec<T>((size_t)(cols * n));
   const T* rp = gmp ? r.data() : nullptr;
   // The separate steps.
@@ -849,14 +854,14 @@ void check_dense_backward(int64_t rows, int64_t n, int64_t cols, int act, bool g
   CHECK_OK(gmpnn_cpu_gmp_dense_backward(dt, want_dx ? dX.data() : nullptr, dW.data(),
                                         gmp ? dth.data() : nullptr, dl.data(),
                                         gmp ? dr.data() : nullptr, dZ.data(), dY.data(), Z.data(),
-                                        X.data(), W.data(), gmp ? th.data() : nullptr, rp, rows, n,
-                                        cols, act));
+                                        X.data(), W.data(), gmp ? th.data() : nullptr,
+                                        use_cache ? cache.data() : nullptr, rp, rows, n, cols, act));
   const bool f32 = sizeof(T) == 4;
   const double eps = f32 ? 2e-6 : 1e-14;
   char what[160];
-  std::snprintf(what, sizeof what, "dense backward %s %s rows=%lld n=%lld cols=%lld act=%d",
+  std::snprintf(what, sizeof what, "dense backward %s %s rows=%lld n=%lld cols=%lld act=%d%s",
                 gmp ? "gmp" : "sp", f32 ? "f32" : "f64", (long long)rows, (long long)n,
-                (long long)cols, act);
+                (long long)cols, act, use_cache ? " cached" : "");
   CHECK_CLOSE(what, dZ.data(), wdZ.data(), N, 0.0, 0.0);
   CHECK_CLOSE(what, dl.data(), wdl.data(), (size_t)cols, 0.0, 0.0);
   if (gmp) CHECK_CLOSE(what, dr.data(), wdr.data(), (size_t)cols, 0.0, 0.0);
@@ -866,7 +871,14 @@ void check_dense_backward(int64_t rows, int64_t n, int64_t cols, int act, bool g
     CHECK(std::isnan((double)dX[0]));  // not wanted: not written
   const double atol_w = eps * std::sqrt((double)rows + 1);
   CHECK_CLOSE(what, dW.data(), wdW.data(), dW.size(), atol_w, eps);
-  if (gmp) CHECK_CLOSE(what, dth.data(), wdth.data(), dth.size(), 4 * atol_w * n, 4 * eps);
+  if (gmp) {
+    CHECK_CLOSE(what, dth.data(), wdth.data(), dth.size(), 4 * atol_w * n, 4 * eps);
+    // From the dU the call left in dW, the plain direction backward gives the same dθ bit for
+    // bit: the cached sin/cos are the ones it computes.
+    std::vector<T> again(dth.size(), nan);
+    CHECK_OK(gmpnn_cpu_gmp_direction_backward(dt, again.data(), dW.data(), th.data(), cols, n));
+    CHECK_CLOSE(what, dth.data(), again.data(), dth.size(), 0.0, 0.0);
+  }
 }
 
 GMPNN_TEST(gmp_dense_backward) {
@@ -877,17 +889,19 @@ GMPNN_TEST(gmp_dense_backward) {
     for (int act = 0; act < 2; ++act)
       for (bool gmp : {false, true}) {
         const bool want_dx = (seed % 3) != 0;
-        check_dense_backward<float>(sh[0], sh[1], sh[2], act, gmp, want_dx, seed++);
-        check_dense_backward<double>(sh[0], sh[1], sh[2], act, gmp, want_dx, seed++);
+        for (bool use_cache : {false, true}) {
+          check_dense_backward<float>(sh[0], sh[1], sh[2], act, gmp, want_dx, use_cache, seed++);
+          check_dense_backward<double>(sh[0], sh[1], sh[2], act, gmp, want_dx, use_cache, seed++);
+        }
       }
   float a[4] = {0, 0, 0, 0};
   // dtheta without dW scratch; theta with n < 2; bad act.
-  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, nullptr, a, a, a, a, a, a, a, a, a, a, 1, 2, 1,
-                                     0) == GMPNN_E_ARG);
-  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, a, a, a, a, a, a, a, a, a, a, a, 1, 1, 1, 0) ==
-        GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, nullptr, a, a, a, a, a, a, a, a, a, nullptr, a,
+                                     1, 2, 1, 0) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, a, a, a, a, a, a, a, a, a, a, nullptr, a, 1, 1,
+                                     1, 0) == GMPNN_E_ARG);
   CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, a, nullptr, a, nullptr, a, a, a, a, a, nullptr,
-                                     nullptr, 1, 2, 1, 3) == GMPNN_E_ARG);
+                                     nullptr, nullptr, 1, 2, 1, 3) == GMPNN_E_ARG);
 }
 
 GMPNN_TEST(gmp_epilogue_sizes) {

@@ -202,7 +202,8 @@ void run_dense_backward() {
         CHECK_OK(gmpnn_cpu_gmp_dense_backward(
             dtype_of<T>(), want_dx ? wdX.data() : nullptr, wdW.data(), gmp ? wdth.data() : nullptr,
             wdl.data(), gmp ? wdr.data() : nullptr, wdZ.data(), gY.data(), Z.data(), X.data(),
-            W.data(), gmp ? th.data() : nullptr, gmp ? r.data() : nullptr, rows, n, cols, act));
+            W.data(), gmp ? th.data() : nullptr, nullptr, gmp ? r.data() : nullptr, rows, n, cols,
+            act));
         Dev<T> dX(X), dW(W), dth(th), dZ(Z), dgY(gY), dr(r), oZ(nans<T>(ne)),
             odl(nans<T>((size_t)cols)), odr(nans<T>((size_t)cols)),
             odX(nans<T>((size_t)(rows * n))), odW(nans<T>((size_t)(cols * n))),
@@ -210,7 +211,7 @@ void run_dense_backward() {
         CHECK_OK(gmpnn_cuda_gmp_dense_backward(
             dtype_of<T>(), want_dx ? odX.p : nullptr, odW.p, gmp ? odth.p : nullptr, odl.p,
             gmp ? odr.p : nullptr, oZ.p, dgY.p, dZ.p, dX.p, dW.p, gmp ? dth.p : nullptr,
-            gmp ? dr.p : nullptr, rows, n, cols, act));
+            nullptr, gmp ? dr.p : nullptr, rows, n, cols, act));
         const std::string what = std::string(gmp ? " gmp" : " sp") + " rows=" +
                                  std::to_string(rows) + " n=" + std::to_string(n) +
                                  " cols=" + std::to_string(cols) + " act=" + std::to_string(act);

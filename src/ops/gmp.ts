@@ -15,11 +15,21 @@ import { assertSameKind, assertTensor, fmt } from './util';
 export type Activation = 'relu' | 'none';
 const ACT: Record<Activation, number> = { none: 0, relu: 1 };
 
-function directionRaw(theta: Tensor): Tensor {
+function directionRaw(theta: Tensor, cache: Tensor | null = null): Tensor {
   const [m, k] = theta.shape;
   const u = empty([m, k + 1], theta.dtype, theta.device);
-  callNative(() => native.gmpDirectionForward(u.buffer(), theta.buffer('gmpDirection'), m, k + 1));
+  callNative(() => native.gmpDirectionForward(u.buffer(), theta.buffer('gmpDirection'), m, k + 1, cache ? cache.buffer() : null));
   return u;
+}
+
+/**
+ * The sin/cos of θ the CPU direction kernel leaves for the layer's backward (gmp.h,
+ * gmp_direction_forward_cached): float64, 8·⌈m/4⌉·(n−1) values. The CUDA kernels recompute.
+ */
+function directionCache(theta: Tensor): Tensor | null {
+  if (theta.device !== 'cpu') return null;
+  const [m, k] = theta.shape;
+  return empty([8 * Math.ceil(m / 4) * k], 'float64', 'cpu');
 }
 
 function directionBackwardRaw(dU: Tensor, theta: Tensor): Tensor {
@@ -72,10 +82,12 @@ export function gmpLinear(
   assertTensor(radius, op, 'radius');
   if (!(activation in ACT)) throw new GmpnnError('E_ARG', `${op}: activation must be 'relu' or 'none', got ${String(activation)}`);
   let U: Tensor;
+  let cache: Tensor | null = null;
   if (theta) {
     checkTheta(theta, op);
     assertSameKind(op, x, theta, lambda, radius);
-    U = directionRaw(theta);
+    if (needsGrad(theta)) cache = directionCache(theta);
+    U = directionRaw(theta, cache);
   } else {
     if (!direction) throw new GmpnnError('E_ARG', `${op}: needs theta, or direction for fan-in 1`);
     assertSameKind(op, x, direction, lambda, radius);
@@ -84,6 +96,7 @@ export function gmpLinear(
   const [m, n] = U.shape;
   if (x.rank !== 2 || x.shape[1] !== n || lambda.rank !== 1 || lambda.shape[0] !== m || radius.rank !== 1 || radius.shape[0] !== m) {
     if (theta) U.dispose();
+    cache?.dispose();
     throw new GmpnnError('E_SHAPE', `${op}: expected x [B, ${n}], lambda [${m}], radius [${m}], got x ${fmt(x.shape)}, theta ${theta ? fmt(theta.shape) : '-'}, lambda ${fmt(lambda.shape)}, radius ${fmt(radius.shape)}`);
   }
   const B = x.shape[0];
@@ -96,6 +109,7 @@ export function gmpLinear(
   const inputs = theta ? [x, theta, lambda, radius] : [x, lambda, radius];
   if (!needsGrad(...inputs)) {
     z.dispose();
+    cache?.dispose();
     if (theta) U.dispose();
     return y;
   }
@@ -112,7 +126,8 @@ export function gmpLinear(
     callNative(() =>
       native.gmpDenseBackward(
         dx ? dx.buffer() : null, dU ? dU.buffer() : null, dtheta ? dtheta.buffer() : null, dl ? dl.buffer() : null, dr ? dr.buffer() : null,
-        dz.buffer(), gy.buffer(op), z.buffer(op), x.buffer(op), U.buffer(op), theta ? theta.buffer(op) : null, radius.buffer(op), B, n, m, code,
+        dz.buffer(), gy.buffer(op), z.buffer(op), x.buffer(op), U.buffer(op), theta ? theta.buffer(op) : null,
+        cache ? cache.buffer() : null, radius.buffer(op), B, n, m, code,
       ),
     );
     dz.dispose();

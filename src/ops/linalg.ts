@@ -79,7 +79,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, activati
     callNative(() =>
       native.gmpDenseBackward(
         dx ? dx.buffer() : null, dw ? dw.buffer() : null, null, db ? db.buffer() : null, null,
-        dz.buffer(), gy.buffer(op), z.buffer(op), x.buffer(op), weight.buffer(op), null, null, B, n, m, act,
+        dz.buffer(), gy.buffer(op), z.buffer(op), x.buffer(op), weight.buffer(op), null, null, null, B, n, m, act,
       ),
     );
     dz.dispose();

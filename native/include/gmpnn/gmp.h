@@ -20,6 +20,18 @@ gmpnn_status gmpnn_cpu_gmp_direction_forward(gmpnn_dtype dt, void* U, const void
 gmpnn_status gmpnn_cuda_gmp_direction_forward(gmpnn_dtype dt, void* U, const void* theta,
                                               int64_t m, int64_t n);
 
+/* The same with a sin/cos cache for a later gmp_dense_backward of the same theta: cache holds
+ * gmpnn_gmp_direction_cache_len(m, n) doubles, or is NULL. The cache is advisory: an
+ * implementation may leave it unwritten (the CUDA one does) and then does not read it either;
+ * the backward reuses the sin/cos instead of recomputing them (the larger part of its cost). */
+static inline int64_t gmpnn_gmp_direction_cache_len(int64_t m, int64_t n) {
+  return 8 * ((m + 3) / 4) * (n - 1);
+}
+gmpnn_status gmpnn_cpu_gmp_direction_forward_cached(gmpnn_dtype dt, void* U, double* cache,
+                                                    const void* theta, int64_t m, int64_t n);
+gmpnn_status gmpnn_cuda_gmp_direction_forward_cached(gmpnn_dtype dt, void* U, double* cache,
+                                                     const void* theta, int64_t m, int64_t n);
+
 /* dtheta [m, n-1] = ∂L/∂θ from dU [m, n] = ∂L/∂U by the division-free reverse recurrence (§4). */
 gmpnn_status gmpnn_cpu_gmp_direction_backward(gmpnn_dtype dt, void* dtheta, const void* dU,
                                               const void* theta, int64_t m, int64_t n);
@@ -70,19 +82,20 @@ gmpnn_status gmpnn_cuda_gmp_dense_forward(gmpnn_dtype dt, void* Y, void* Z, cons
  *   dW [cols, n] = G_Zᵀ·X (NULL: not wanted).
  * GmP (theta != NULL, W = u(θ), n >= 2): dW is the caller's scratch for ∂L/∂U and
  * dtheta [cols, n-1] receives the reverse scan of gmp_direction_backward; dtheta = NULL skips
- * both. theta = NULL (SP/WN): dW is the weight gradient itself and dtheta is ignored.
+ * both; cache is what gmp_direction_forward_cached wrote for this theta, or NULL. theta = NULL
+ * (SP/WN): dW is the weight gradient itself and dtheta, cache are ignored.
  * The same values as the separate calls; one call per layer keeps small MLP steps off the
  * per-call overhead of the binding. */
 gmpnn_status gmpnn_cpu_gmp_dense_backward(gmpnn_dtype dt, void* dX, void* dW, void* dtheta,
                                           void* dlambda, void* dr, void* dZ, const void* dY,
                                           const void* Z, const void* X, const void* W,
-                                          const void* theta, const void* r, int64_t rows,
-                                          int64_t n, int64_t cols, int act);
+                                          const void* theta, const double* cache, const void* r,
+                                          int64_t rows, int64_t n, int64_t cols, int act);
 gmpnn_status gmpnn_cuda_gmp_dense_backward(gmpnn_dtype dt, void* dX, void* dW, void* dtheta,
                                            void* dlambda, void* dr, void* dZ, const void* dY,
                                            const void* Z, const void* X, const void* W,
-                                           const void* theta, const void* r, int64_t rows,
-                                           int64_t n, int64_t cols, int act);
+                                           const void* theta, const double* cache, const void* r,
+                                           int64_t rows, int64_t n, int64_t cols, int act);
 
 #ifdef __cplusplus
 }
