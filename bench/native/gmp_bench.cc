@@ -1,6 +1,7 @@
 // CPU GmP kernel timings (gmpnn/gmp.h): u(θ) forward and the dθ reverse scan for the paper's
 // layer shapes, the vectorized sin/cos they use (vs std::sin + std::cos), and the fused epilogues
-// at the MLP size and a VGG-6 conv output size, and the dense forward fused vs GEMM + epilogue.
+// at the MLP size and a VGG-6 conv output size, the dense forward fused vs GEMM + epilogue, and a
+// dense layer's whole training step as SP and as GmP.
 // Prints a markdown table: median time per call (µs) and effective bandwidth (bytes that the
 // kernel must read and write, per second). Usage: gmp_bench [--threads N] [--min-ms T]
 #include <algorithm>
@@ -160,6 +161,49 @@ void bench_dense(int64_t rows, int64_t n, int64_t cols) {
   row("gemm + epilogue_forward", shape, dts, tg[2], bytes);
 }
 
+// One dense layer's training step (forward + backward, no dX: the first layer) as SP runs it
+// (dense_forward with r = NULL, dense_backward with theta = NULL) and as GmP runs it (u(θ) with the
+// sin/cos cache, dense_forward with r, dense_backward with the reverse scan from the cache): what
+// GmP adds to a step at these sizes. Bytes: X, W, Z, Y in the forward; dY, Z, dZ, X, dW in the
+// backward.
+template <typename T>
+void bench_layer_step(int64_t rows, int64_t n, int64_t cols) {
+  const gmpnn_dtype dt = sizeof(T) == 4 ? GMPNN_F32 : GMPNN_F64;
+  const char* dts = sizeof(T) == 4 ? "f32" : "f64";
+  const size_t N = (size_t)(rows * cols);
+  std::vector<T> X = rand_vec<T>((size_t)(rows * n), -1, 1, 16), W = rand_vec<T>((size_t)(cols * n), -1, 1, 17),
+                 th = rand_vec<T>((size_t)(cols * (n - 1)), 0.2, 2.9, 18),
+                 lambda = rand_vec<T>((size_t)cols, -0.1, 0.1, 19), r = rand_vec<T>((size_t)cols, 0.5, 1.5, 20),
+                 dY = rand_vec<T>(N, -1, 1, 21), Z(N), Y(N), dZ(N), dW((size_t)(cols * n)),
+                 dth((size_t)(cols * (n - 1))), dl((size_t)cols), dr((size_t)cols), U((size_t)(cols * n));
+  std::vector<double> cache((size_t)gmpnn_gmp_direction_cache_len(cols, n));
+  const std::string shape = std::to_string(rows) + "x" + std::to_string(n) + "x" + std::to_string(cols);
+  const double bytes = sizeof(T) * (double)(2 * rows * n + 2 * cols * n + 5 * N);
+  std::vector<double> tsp, tgmp;
+  for (int rep = 0; rep < 5; ++rep) {
+    tsp.push_back(time_us([&] {
+      check(gmpnn_cpu_gmp_dense_forward(dt, Y.data(), Z.data(), X.data(), W.data(), lambda.data(),
+                                        nullptr, rows, n, cols, GMPNN_ACT_RELU));
+      check(gmpnn_cpu_gmp_dense_backward(dt, nullptr, dW.data(), nullptr, dl.data(), nullptr,
+                                         dZ.data(), dY.data(), Z.data(), X.data(), W.data(),
+                                         nullptr, nullptr, nullptr, rows, n, cols, GMPNN_ACT_RELU));
+    }));
+    tgmp.push_back(time_us([&] {
+      check(gmpnn_cpu_gmp_direction_forward_cached(dt, U.data(), cache.data(), th.data(), cols, n));
+      check(gmpnn_cpu_gmp_dense_forward(dt, Y.data(), Z.data(), X.data(), U.data(), lambda.data(),
+                                        r.data(), rows, n, cols, GMPNN_ACT_RELU));
+      check(gmpnn_cpu_gmp_dense_backward(dt, nullptr, dW.data(), dth.data(), dl.data(), dr.data(),
+                                         dZ.data(), dY.data(), Z.data(), X.data(), U.data(),
+                                         th.data(), cache.data(), r.data(), rows, n, cols,
+                                         GMPNN_ACT_RELU));
+    }));
+  }
+  std::sort(tsp.begin(), tsp.end());
+  std::sort(tgmp.begin(), tgmp.end());
+  row("layer fwd+bwd, SP", shape, dts, tsp[2], bytes);
+  row("layer fwd+bwd, GmP", shape, dts, tgmp[2], bytes);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -182,5 +226,11 @@ int main(int argc, char** argv) {
   bench_epilogue<float>(262144, 128);
   for (int64_t n : {4, 13, 16}) bench_dense<float>(1024, n, 100);
   bench_dense<double>(1024, 13, 100);
+  for (int64_t b : {32, 455, 1024}) {
+    bench_layer_step<float>(b, 13, 100);
+    bench_layer_step<double>(b, 13, 100);
+  }
+  bench_layer_step<float>(1024, 16, 100);
+  bench_layer_step<double>(1024, 16, 100);
   return 0;
 }
