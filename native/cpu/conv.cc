@@ -56,6 +56,8 @@ constexpr int64_t kTileMinRows = 192;
 constexpr int64_t kTileMaxRows = 2048;
 // Largest im2col buffer of the single-tile path (few rows, many threads).
 constexpr int64_t kSingleTileBytes = int64_t(64) << 20;
+// Weights from this size use the single-tile path (see tile_rows_for).
+constexpr int64_t kBigWeightBytes = int64_t(2) << 20;
 // The filter gradient keeps one [C_out, K] partial per extra thread up to this many bytes.
 constexpr int64_t kPartialBytes = int64_t(32) << 20;
 
@@ -97,8 +99,12 @@ int threads_for(int64_t macs) {
   return macs >= kConvParallelMacs ? omp_get_max_threads() : 1;
 }
 
-int64_t tile_rows_for(int64_t M, int64_t K, size_t elem, int nt) {
+int64_t tile_rows_for(int64_t M, int64_t K, size_t elem, int nt, int64_t C_out = 0) {
   if (g_tile_rows_override > 0) return g_tile_rows_override;
+  // A large weight (deep layers): per-thread tiles would each repack all of it for a few hundred
+  // rows; one tile, im2col split over the team, and the GEMM threaded (B packed once, shared).
+  if (nt > 1 && C_out * K * (int64_t)elem >= kBigWeightBytes && M * K * (int64_t)elem <= kSingleTileBytes)
+    return std::max<int64_t>(1, M);
   // Too few rows to give every thread a worthwhile tile (deep layers on small batches): one tile,
   // no team, and the GEMM threads itself (it packs the weight once instead of once per thread).
   if (nt > 1 && M < nt * kTileMinRows && M * K * (int64_t)elem <= kSingleTileBytes) return std::max<int64_t>(1, M);
@@ -208,8 +214,23 @@ gmpnn_status forward_impl(T* out, const T* in, const T* w, const gmpnn_conv2d_di
     return gmpnn_cpu_gemm(dtype_of<T>(), out, in, w, 0, 1, g.M, d.C_out, g.K, g.K, g.K, d.C_out,
                           1.0, 0.0);
   const int nt = threads_for(g.M * g.K * d.C_out);
-  const int64_t tr = tile_rows_for(g.M, g.K, sizeof(T), nt);
+  const int64_t tr = tile_rows_for(g.M, g.K, sizeof(T), nt, d.C_out);
   const int64_t ntiles = (g.M + tr - 1) / tr;
+  if (ntiles == 1 && nt > 1) {
+    // One tile on a team: im2col split over the threads, then the GEMM threads itself.
+    T* cols = (T*)t_cols.get(sizeof(T) * g.M * g.K);
+    if (!cols)
+      return gmpnn_set_error(GMPNN_E_OOM, "%s: im2col buffer (%lld bytes)", op,
+                             (long long)(sizeof(T) * g.M * g.K));
+    const int64_t chunk = std::max<int64_t>(1, g.M / (4 * nt));
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int64_t c0 = 0; c0 < g.M; c0 += chunk) {
+      FtzScope ftz;
+      im2col_rows(cols + c0 * g.K, in, d, c0, std::min(g.M, c0 + chunk));
+    }
+    return gmpnn_cpu_gemm(dtype_of<T>(), out, cols, w, 0, 1, g.M, d.C_out, g.K, g.K, g.K, d.C_out,
+                          1.0, 0.0);
+  }
   Failure fail;
   // One tile: no team, the GEMM may thread itself (a deep layer on a small batch).
 #pragma omp parallel num_threads(nt) if (nt > 1 && ntiles > 1)
@@ -273,7 +294,25 @@ gmpnn_status backward_data_impl(T* din, const T* dout, const T* w, const gmpnn_c
   if (pointwise(d))  // din = dout[M, C_out] · W[C_out, C_in]
     return gmpnn_cpu_gemm(dtype_of<T>(), din, dout, w, 0, 0, g.M, g.K, d.C_out, d.C_out, g.K, g.K,
                           1.0, 0.0);
-  const int64_t tr = tile_rows_for(g.M, g.K, sizeof(T), nt);
+  const int64_t tr = tile_rows_for(g.M, g.K, sizeof(T), nt, d.C_out);
+  if (tr >= g.M && nt > 1) {
+    // One tile on a team: the GEMM threads itself, then the scatter runs image by image (images
+    // never share input pixels).
+    T* dcols = (T*)t_cols.get(sizeof(T) * g.M * g.K);
+    if (!dcols)
+      return gmpnn_set_error(GMPNN_E_OOM, "%s: col buffer (%lld bytes)", op,
+                             (long long)(sizeof(T) * g.M * g.K));
+    const gmpnn_status st = gmpnn_cpu_gemm(dtype_of<T>(), dcols, dout, w, 0, 0, g.M, g.K, d.C_out,
+                                           d.C_out, g.K, g.K, 1.0, 0.0);
+    if (st != GMPNN_OK) return st;
+    fill_zero(din, in_size, nt);
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int64_t n = 0; n < d.N; ++n) {
+      FtzScope ftz;
+      col2im_add_rows(din, dcols + n * g.P * g.K, d, n * g.P, (n + 1) * g.P);
+    }
+    return GMPNN_OK;
+  }
   std::vector<Tile> phase[2];
   data_tiles(d, tr, nt, phase);
   int64_t maxrows = 0;
