@@ -12,6 +12,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const { spawnSync } = require('node:child_process');
 const g = require('..');
+const { findPython, repeatsFromArgv, median } = require('./common');
 
 const quick = process.argv.includes('--quick');
 // --threads N: kernel threads for gmpnn and for PyTorch alike (default: gmpnn's default).
@@ -76,24 +77,9 @@ function timeOursPair(cfg, dtype) {
   return best;
 }
 
-function findPython() {
-  const cands = [process.env.GMPNN_PYTHON, path.join(__dirname, '..', '.venv', 'bin', 'python'), 'python3'].filter(Boolean);
-  for (const p of cands) {
-    const r = spawnSync(p, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-    if (r.status === 0) return { python: p, version: r.stdout.trim() };
-  }
-  return null;
-}
-
 // --repeat N: the whole measurement (ours, then PyTorch) N times; the table gives per-row
 // medians (epochs/s, and the ratios taken run by run), since runs on a shared machine swing.
-const ri = process.argv.indexOf('--repeat');
-const repeats = ri > 0 ? Math.max(1, Number(process.argv[ri + 1]) || 1) : 1;
-const median = (xs) => {
-  const v = xs.filter((x) => x !== undefined && Number.isFinite(x)).sort((p, q) => p - q);
-  if (v.length === 0) return undefined;
-  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-};
+const repeats = repeatsFromArgv();
 
 const rows = [];
 const configs = [];

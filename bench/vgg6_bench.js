@@ -9,6 +9,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const { spawnSync } = require('node:child_process');
 const g = require('..');
+const { findPython, repeatsFromArgv, median } = require('./common');
 
 const quick = process.argv.includes('--quick');
 const configs = quick
@@ -33,23 +34,9 @@ function ours(variant, cfg) {
   return best;
 }
 
-function findPython() {
-  for (const p of [process.env.GMPNN_PYTHON, path.join(__dirname, '..', '.venv', 'bin', 'python'), 'python3'].filter(Boolean)) {
-    const r = spawnSync(p, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-    if (r.status === 0) return { python: p, version: r.stdout.trim() };
-  }
-  return null;
-}
-
 // --repeat N: the whole measurement (ours, then PyTorch) N times; the table gives medians of the
 // images/s and of the ratios taken run by run (runs on a shared machine swing by ±20 %).
-const ri = process.argv.indexOf('--repeat');
-const repeats = ri > 0 ? Math.max(1, Number(process.argv[ri + 1]) || 1) : 1;
-const median = (xs) => {
-  const v = xs.filter((x) => x !== undefined && Number.isFinite(x)).sort((p, q) => p - q);
-  if (v.length === 0) return undefined;
-  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-};
+const repeats = repeatsFromArgv();
 const py = findPython();
 if (!py) console.log('PyTorch not found: timing gmpnn only (see bench/mlp_bench.js for how to install it)');
 const rows = configs.map((cfg) => ({ cfg, sp: [], gmp: [], ts: [], tg: [] }));

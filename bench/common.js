@@ -1,0 +1,28 @@
+// Helpers shared by the JS benchmarks: the PyTorch peer's interpreter, --repeat, medians.
+'use strict';
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+
+// A Python with torch: GMPNN_PYTHON, else .venv/bin/python, else python3 (null when none has it).
+function findPython() {
+  for (const p of [process.env.GMPNN_PYTHON, path.join(__dirname, '..', '.venv', 'bin', 'python'), 'python3'].filter(Boolean)) {
+    const r = spawnSync(p, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+    if (r.status === 0) return { python: p, version: r.stdout.trim() };
+  }
+  return null;
+}
+
+// --repeat N from argv (default 1).
+function repeatsFromArgv(argv = process.argv) {
+  const i = argv.indexOf('--repeat');
+  return i > 0 ? Math.max(1, Number(argv[i + 1]) || 1) : 1;
+}
+
+// Median of the finite values (undefined when there are none).
+function median(xs) {
+  const v = xs.filter((x) => x !== undefined && Number.isFinite(x)).sort((p, q) => p - q);
+  if (v.length === 0) return undefined;
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
+
+module.exports = { findPython, repeatsFromArgv, median };
