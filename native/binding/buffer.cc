@@ -1,4 +1,5 @@
-// The native Buffer handle (type-tagged ObjectWrap), host transfers and memory reports.
+// The native Buffer handle (an ObjectWrap checked against a live set), host transfers and memory
+// reports.
 #include <cstring>
 #include <unordered_set>
 
@@ -12,8 +13,13 @@ namespace {
 // The Buffers alive on this thread (each JS environment runs on its own thread). An argument is
 // one of ours iff napi_unwrap gives a pointer in this set: as safe as a type tag against objects
 // wrapped by other addons, and one private-property lookup per argument instead of two (the
-// tag check was a quarter of a small op's call cost).
-thread_local std::unordered_set<const Buffer*> live_buffers;
+// tag check was a quarter of a small op's call cost). Never destroyed: finalizers may run during
+// environment teardown, after this thread's thread_local destructors.
+thread_local std::unordered_set<const Buffer*>* live_buffers_ptr = nullptr;
+std::unordered_set<const Buffer*>& live_buffers() {
+  if (!live_buffers_ptr) live_buffers_ptr = new std::unordered_set<const Buffer*>();
+  return *live_buffers_ptr;
+}
 }  // namespace
 
 Napi::Function Buffer::Init(Napi::Env env) {
@@ -50,7 +56,7 @@ Buffer::Buffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Buffer>(info) 
     data_ = p;
 #endif
   }
-  live_buffers.insert(this);
+  live_buffers().insert(this);
   auto* data = env.GetInstanceData<AddonData>();
   counters_ = data->counters;
   counters_->live[device_]++;
@@ -58,7 +64,7 @@ Buffer::Buffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Buffer>(info) 
 }
 
 Buffer::~Buffer() {
-  live_buffers.erase(this);
+  live_buffers().erase(this);
   Release();
 }
 
@@ -156,7 +162,7 @@ Buffer* ArgBuffer(const Napi::CallbackInfo& info, size_t i, const char* op, bool
   }
   void* raw = nullptr;
   if (t != napi_object || napi_unwrap(env, v, &raw) != napi_ok ||
-      !live_buffers.count(static_cast<const Buffer*>(raw)))
+      !live_buffers().count(static_cast<const Buffer*>(raw)))
     Throw(env, "E_ARG", ArgName(op, i) + " is not a gmpnn native buffer");
   Buffer* b = static_cast<Buffer*>(raw);
   if (b->disposed()) Throw(env, "E_DISPOSED", std::string(op) + ": Tensor is disposed");
