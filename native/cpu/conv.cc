@@ -38,6 +38,7 @@
 #include "cpu_util.h"
 #include "gmpnn/conv.h"
 #include "gmpnn/gemm.h"
+#include "gemm_internal.h"
 
 namespace {
 
@@ -56,6 +57,8 @@ constexpr int64_t kTileMinRows = 192;
 constexpr int64_t kTileMaxRows = 2048;
 // Largest im2col buffer of the single-tile path (few rows, many threads).
 constexpr int64_t kSingleTileBytes = int64_t(64) << 20;
+// Output channels from which the forward packs im2col rows straight from the image (forward_impl).
+constexpr int64_t kImplicitMinCout = 128;
 // Weights from this size use the single-tile path (see tile_rows_for).
 constexpr int64_t kBigWeightBytes = int64_t(2) << 20;
 // The filter gradient keeps one [C_out, K] partial per extra thread up to this many bytes.
@@ -213,6 +216,16 @@ gmpnn_status forward_impl(T* out, const T* in, const T* w, const gmpnn_conv2d_di
   if (pointwise(d))  // out = in[M, C_in] · Wᵀ; the GEMM threads itself
     return gmpnn_cpu_gemm(dtype_of<T>(), out, in, w, 0, 1, g.M, d.C_out, g.K, g.K, g.K, d.C_out,
                           1.0, 0.0);
+  if (d.C_out >= kImplicitMinCout && g_tile_rows_override <= 0) {
+    // out = cols · Wᵀ with the GEMM packing cols straight from the image (implicit im2col): one
+    // threaded GEMM, the weight packed once and shared, no im2col pass through memory. Only for
+    // wide layers: the packed rows of cols are then reused across many column panels, while for
+    // C_out ≤ 64 the tiled path below reads its im2col tile in place, unpacked.
+    const gmpnn_cpu::Im2colView<T> view{in, &d, 0};
+    const gmpnn_status st = gmpnn_cpu::gemm_im2col_a<T>(out, view, w, 1, g.M, d.C_out, g.K, g.K,
+                                                        d.C_out, T(1), T(0));
+    return st == GMPNN_OK ? GMPNN_OK : gmpnn_set_error(st, "%s: %s", op, gmpnn_last_error());
+  }
   const int nt = threads_for(g.M * g.K * d.C_out);
   const int64_t tr = tile_rows_for(g.M, g.K, sizeof(T), nt, d.C_out);
   const int64_t ntiles = (g.M + tr - 1) / tr;

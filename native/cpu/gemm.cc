@@ -259,18 +259,67 @@ struct Scratch {
 thread_local Scratch t_pack_a, t_pack_b;
 
 // ---------------------------------------------------------------- packing
-// op(A)(i, k) and op(B)(k, j) for the stored layouts.
+// op(A)(i, k) and op(B)(k, j) for the stored layouts; or, with `conv`, the im2col matrix of an
+// image (A: pixels × fan-in; B: pixels × fan-in as the k × n operand), packed from the image.
 template <typename T>
 struct Operand {
   const T* p;
   int64_t ld;
   bool trans;
+  const gmpnn_cpu::Im2colView<T>* conv = nullptr;
 };
+
+// Values of im2col row `i` (pixel v.r0 + i), columns [kb, ke), into dst[0], dst[stride], ...
+// A kernel row (kh) is one span of KW·C_in values, contiguous in the image where in bounds.
+template <typename T>
+void im2col_segment(T* dst, int64_t stride, const gmpnn_cpu::Im2colView<T>& v, int64_t i,
+                    int64_t kb, int64_t ke) {
+  const gmpnn_conv2d_dims& d = *v.d;
+  const int64_t C = d.C_in, rowlen = d.KW * C, P = d.OH * d.OW;
+  const int64_t r = v.r0 + i, n = r / P, p = r - n * P, oh = p / d.OW, ow = p - oh * d.OW;
+  const int64_t ih0 = oh * d.stride_h - d.pad_h, iw0 = ow * d.stride_w - d.pad_w;
+  const int64_t lo = std::max<int64_t>(0, -iw0) * C;                   // first valid span index
+  const int64_t hi = std::max(lo, std::min<int64_t>(d.KW, d.W - iw0) * C);  // one past the last
+  for (int64_t k = kb; k < ke;) {
+    const int64_t kh = k / rowlen, s = k - kh * rowlen, e = std::min(rowlen, s + (ke - k));
+    const int64_t ih = ih0 + kh;
+    T* o = dst + (k - kb) * stride;
+    if (ih < 0 || ih >= d.H) {
+      for (int64_t t = s; t < e; ++t, o += stride) *o = T(0);
+    } else {
+      const T* src = v.img + ((n * d.H + ih) * d.W + iw0) * C;  // src[t] for t in [lo, hi)
+      const int64_t a = std::min(std::max(s, lo), e), b = std::max(a, std::min(e, hi));
+      int64_t t = s;
+      for (; t < a; ++t, o += stride) *o = T(0);
+      if (stride == 1) {
+        std::memcpy(o, src + a, sizeof(T) * (b - a));
+        o += b - a;
+        t = b;
+      } else {
+        for (; t < b; ++t, o += stride) *o = src[t];
+      }
+      for (; t < e; ++t, o += stride) *o = T(0);
+    }
+    k += e - s;
+  }
+}
 
 // A block rows [i0, i0+mc) x cols [k0, k0+kc) -> micro-panels of MR rows, each stored k-major
 // (MR contiguous values per k), rows beyond mc zero-filled.
 template <typename T>
 void pack_a(T* dst, const Operand<T>& a, int64_t i0, int64_t mc, int64_t k0, int64_t kc, int MR) {
+  if (a.conv) {  // rows of the im2col matrix, gathered from the image
+    for (int64_t ip = 0; ip < mc; ip += MR, dst += kc * MR) {
+      const int rows = (int)std::min<int64_t>(MR, mc - ip);
+      for (int i = 0; i < MR; ++i) {
+        if (i < rows)
+          im2col_segment(dst + i, MR, *a.conv, i0 + ip + i, k0, k0 + kc);
+        else
+          for (int64_t k = 0; k < kc; ++k) dst[k * MR + i] = T(0);
+      }
+    }
+    return;
+  }
   for (int64_t ip = 0; ip < mc; ip += MR) {
     const int rows = (int)std::min<int64_t>(MR, mc - ip);
     if (a.trans) {
@@ -307,6 +356,18 @@ void pack_a(T* dst, const Operand<T>& a, int64_t i0, int64_t mc, int64_t k0, int
 template <typename T>
 void pack_b(T* dst, const Operand<T>& b, int64_t j0, int64_t n, int64_t p0, int64_t p1, int64_t k0,
             int64_t kc, int NR) {
+  if (b.conv) {  // op(B)(k, j) = im2col row k (a pixel), column j: NR contiguous values per k
+    for (int64_t p = p0; p < p1; ++p) {
+      T* d = dst + p * kc * NR;
+      const int64_t jp = j0 + p * NR;
+      const int cols = (int)std::min<int64_t>(NR, n - p * NR);
+      for (int64_t k = 0; k < kc; ++k, d += NR) {
+        im2col_segment(d, 1, *b.conv, k0 + k, jp, jp + cols);
+        for (int j = cols; j < NR; ++j) d[j] = T(0);
+      }
+    }
+    return;
+  }
   for (int64_t p = p0; p < p1; ++p) {
     T* d = dst + p * kc * NR;
     const int64_t jp = j0 + p * NR;
@@ -383,7 +444,7 @@ void gemm_thread(const Kernel<T>& kr, const Problem<T>& pb, T* bpack, T* apack, 
       // Packing A pays for itself only when its panels are reused across several B panels; for
       // the skinny shapes (few columns per thread) the microkernel broadcasts straight from A,
       // and only a partial last row tile is packed (it must be zero-padded).
-      const bool in_place = q1 - q0 <= kMaxPanelsInPlaceA;
+      const bool in_place = q1 - q0 <= kMaxPanelsInPlaceA && !pb.a.conv;
       const int amode = !in_place ? kAPacked : pb.a.trans ? kACols : kARows;
       int64_t* counter = next_item + (step++) * tn + tj;
       for (;;) {
@@ -1000,6 +1061,42 @@ template bool dense_forward_fused<float>(float*, float*, const float*, const flo
 template bool dense_forward_fused<double>(double*, double*, const double*, const double*,
                                           const double*, const double*, int64_t, int64_t, int64_t,
                                           int);
+
+template <typename T>
+gmpnn_status gemm_im2col_a(T* C, const Im2colView<T>& a, const T* B, int trans_b, int64_t M,
+                           int64_t N, int64_t K, int64_t ldb, int64_t ldc, T alpha, T beta) {
+  if (M == 0 || N == 0) return GMPNN_OK;
+  if (K == 0) {
+    scale_c(C, M, N, ldc, beta);
+    return GMPNN_OK;
+  }
+  Operand<T> oa{nullptr, 0, false, &a};
+  Problem<T> pb{oa, {B, ldb, trans_b != 0}, C, M, N, K, ldc, alpha, beta};
+  return gemm_fast(pb);
+}
+
+template <typename T>
+gmpnn_status gemm_im2col_b(T* C, const T* A, int trans_a, int64_t lda, const Im2colView<T>& b,
+                           int64_t M, int64_t N, int64_t K, int64_t ldc, T alpha, T beta) {
+  if (M == 0 || N == 0) return GMPNN_OK;
+  if (K == 0) {
+    scale_c(C, M, N, ldc, beta);
+    return GMPNN_OK;
+  }
+  Operand<T> ob{nullptr, 0, false, &b};
+  Problem<T> pb{{A, lda, trans_a != 0}, ob, C, M, N, K, ldc, alpha, beta};
+  return gemm_fast(pb);
+}
+
+#define GMPNN_IM2COL_GEMMS(T)                                                                   \
+  template gmpnn_status gemm_im2col_a<T>(T*, const Im2colView<T>&, const T*, int, int64_t,      \
+                                         int64_t, int64_t, int64_t, int64_t, T, T);             \
+  template gmpnn_status gemm_im2col_b<T>(T*, const T*, int, int64_t, const Im2colView<T>&,      \
+                                         int64_t, int64_t, int64_t, int64_t, T, T);
+GMPNN_IM2COL_GEMMS(float)
+GMPNN_IM2COL_GEMMS(double)
+#undef GMPNN_IM2COL_GEMMS
+
 }  // namespace gmpnn_cpu
 
 // ---------------------------------------------------------------- C ABI

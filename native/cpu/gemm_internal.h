@@ -2,6 +2,9 @@
 #pragma once
 #include <cstdint>
 
+#include "gmpnn/common.h"
+#include "gmpnn/conv.h"
+
 namespace gmpnn_cpu {
 
 // Z = X·Wᵀ + lambda and Y = r ⊙ act(Z) in one pass (act: 0 identity, 1 ReLU; r may be NULL for
@@ -11,5 +14,27 @@ constexpr int64_t kFusedDenseMaxK = 16;
 template <typename T>
 bool dense_forward_fused(T* Y, T* Z, const T* X, const T* W, const T* lambda, const T* r,
                          int64_t rows, int64_t n, int64_t cols, int act);
+
+// The im2col matrix of an NHWC image as a GEMM operand that the packers read straight from the
+// image (no im2col buffer): row i is output pixel r0 + i (n, oh, ow), column k = (kh·KW + kw)·C_in + c
+// holds in[n, oh·sh − ph + kh, ow·sw − pw + kw, c], 0 outside the image.
+template <typename T>
+struct Im2colView {
+  const T* img;
+  const gmpnn_conv2d_dims* d;
+  int64_t r0;
+};
+
+// C [M, N] = alpha·cols·op(B) + beta·C with cols = the view (M pixels × K = KH·KW·C_in): the
+// convolution forward (B = the weight [C_out, K], trans_b = 1). Threads itself outside a team.
+template <typename T>
+gmpnn_status gemm_im2col_a(T* C, const Im2colView<T>& a, const T* B, int trans_b, int64_t M,
+                           int64_t N, int64_t K, int64_t ldb, int64_t ldc, T alpha, T beta);
+
+// C [M, N] = alpha·op(A)·cols + beta·C with cols = the view (K pixels × N = KH·KW·C_in): the
+// filter gradient (A = dout [pixels, C_out], trans_a = 1). Threads itself outside a team.
+template <typename T>
+gmpnn_status gemm_im2col_b(T* C, const T* A, int trans_a, int64_t lda, const Im2colView<T>& b,
+                           int64_t M, int64_t N, int64_t K, int64_t ldc, T alpha, T beta);
 
 }  // namespace gmpnn_cpu
