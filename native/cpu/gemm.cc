@@ -259,8 +259,8 @@ struct Scratch {
 thread_local Scratch t_pack_a, t_pack_b;
 
 // ---------------------------------------------------------------- packing
-// op(A)(i, k) and op(B)(k, j) for the stored layouts; or, with `conv`, the im2col matrix of an
-// image (A: pixels × fan-in; B: pixels × fan-in as the k × n operand), packed from the image.
+// op(A)(i, k) and op(B)(k, j) for the stored layouts; or, for A with `conv`, the im2col matrix
+// of an image (pixels × fan-in), which pack_a gathers from the image.
 template <typename T>
 struct Operand {
   const T* p;
@@ -291,13 +291,7 @@ void im2col_segment(T* dst, int64_t stride, const gmpnn_cpu::Im2colView<T>& v, i
       const int64_t a = std::min(std::max(s, lo), e), b = std::max(a, std::min(e, hi));
       int64_t t = s;
       for (; t < a; ++t, o += stride) *o = T(0);
-      if (stride == 1) {
-        std::memcpy(o, src + a, sizeof(T) * (b - a));
-        o += b - a;
-        t = b;
-      } else {
-        for (; t < b; ++t, o += stride) *o = src[t];
-      }
+      for (; t < b; ++t, o += stride) *o = src[t];
       for (; t < e; ++t, o += stride) *o = T(0);
     }
     k += e - s;
@@ -356,18 +350,6 @@ void pack_a(T* dst, const Operand<T>& a, int64_t i0, int64_t mc, int64_t k0, int
 template <typename T>
 void pack_b(T* dst, const Operand<T>& b, int64_t j0, int64_t n, int64_t p0, int64_t p1, int64_t k0,
             int64_t kc, int NR) {
-  if (b.conv) {  // op(B)(k, j) = im2col row k (a pixel), column j: NR contiguous values per k
-    for (int64_t p = p0; p < p1; ++p) {
-      T* d = dst + p * kc * NR;
-      const int64_t jp = j0 + p * NR;
-      const int cols = (int)std::min<int64_t>(NR, n - p * NR);
-      for (int64_t k = 0; k < kc; ++k, d += NR) {
-        im2col_segment(d, 1, *b.conv, k0 + k, jp, jp + cols);
-        for (int j = cols; j < NR; ++j) d[j] = T(0);
-      }
-    }
-    return;
-  }
   for (int64_t p = p0; p < p1; ++p) {
     T* d = dst + p * kc * NR;
     const int64_t jp = j0 + p * NR;
@@ -1062,36 +1044,26 @@ template bool dense_forward_fused<double>(double*, double*, const double*, const
                                           const double*, const double*, int64_t, int64_t, int64_t,
                                           int);
 
+// The packed path alone, for an operand the small-dimension forms cannot read (an im2col view).
 template <typename T>
-gmpnn_status gemm_im2col_a(T* C, const Im2colView<T>& a, const T* B, int trans_b, int64_t M,
-                           int64_t N, int64_t K, int64_t ldb, int64_t ldc, T alpha, T beta) {
-  if (M == 0 || N == 0) return GMPNN_OK;
-  if (K == 0) {
-    scale_c(C, M, N, ldc, beta);
+gmpnn_status gemm_packed_only(const Problem<T>& pb) {
+  if (pb.M == 0 || pb.N == 0) return GMPNN_OK;
+  if (pb.K == 0) {
+    scale_c(pb.c, pb.M, pb.N, pb.ldc, pb.beta);
     return GMPNN_OK;
   }
-  Operand<T> oa{nullptr, 0, false, &a};
-  Problem<T> pb{oa, {B, ldb, trans_b != 0}, C, M, N, K, ldc, alpha, beta};
   return gemm_fast(pb);
 }
 
 template <typename T>
-gmpnn_status gemm_im2col_b(T* C, const T* A, int trans_a, int64_t lda, const Im2colView<T>& b,
-                           int64_t M, int64_t N, int64_t K, int64_t ldc, T alpha, T beta) {
-  if (M == 0 || N == 0) return GMPNN_OK;
-  if (K == 0) {
-    scale_c(C, M, N, ldc, beta);
-    return GMPNN_OK;
-  }
-  Operand<T> ob{nullptr, 0, false, &b};
-  Problem<T> pb{{A, lda, trans_a != 0}, ob, C, M, N, K, ldc, alpha, beta};
-  return gemm_fast(pb);
+gmpnn_status gemm_im2col_a(T* C, const Im2colView<T>& a, const T* B, int trans_b, int64_t M,
+                           int64_t N, int64_t K, int64_t ldb, int64_t ldc, T alpha, T beta) {
+  return gemm_packed_only<T>(
+      {{nullptr, 0, false, &a}, {B, ldb, trans_b != 0}, C, M, N, K, ldc, alpha, beta});
 }
 
 #define GMPNN_IM2COL_GEMMS(T)                                                                   \
   template gmpnn_status gemm_im2col_a<T>(T*, const Im2colView<T>&, const T*, int, int64_t,      \
-                                         int64_t, int64_t, int64_t, int64_t, T, T);             \
-  template gmpnn_status gemm_im2col_b<T>(T*, const T*, int, int64_t, const Im2colView<T>&,      \
                                          int64_t, int64_t, int64_t, int64_t, T, T);
 GMPNN_IM2COL_GEMMS(float)
 GMPNN_IM2COL_GEMMS(double)

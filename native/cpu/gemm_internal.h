@@ -31,10 +31,4 @@ template <typename T>
 gmpnn_status gemm_im2col_a(T* C, const Im2colView<T>& a, const T* B, int trans_b, int64_t M,
                            int64_t N, int64_t K, int64_t ldb, int64_t ldc, T alpha, T beta);
 
-// C [M, N] = alpha·op(A)·cols + beta·C with cols = the view (K pixels × N = KH·KW·C_in): the
-// filter gradient (A = dout [pixels, C_out], trans_a = 1). Threads itself outside a team.
-template <typename T>
-gmpnn_status gemm_im2col_b(T* C, const T* A, int trans_a, int64_t lda, const Im2colView<T>& b,
-                           int64_t M, int64_t N, int64_t K, int64_t ldc, T alpha, T beta);
-
 }  // namespace gmpnn_cpu
