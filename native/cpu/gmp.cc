@@ -445,21 +445,6 @@ gmpnn_status check_direction(const char* op, int64_t m, int64_t n) {
   return GMPNN_OK;
 }
 
-gmpnn_status direction_backward_entry(gmpnn_dtype dt, void* dtheta, const void* dU,
-                                      const void* theta, const double* cache, int64_t m,
-                                      int64_t n) {
-  const char* op = "gmp_direction_backward";
-  gmpnn_status st = check_direction(op, m, n);
-  if (st != GMPNN_OK) return st;
-  if (m == 0) return GMPNN_OK;
-  if (!dtheta || !dU || !theta)
-    return gmpnn_set_error(GMPNN_E_ARG, "%s: %s is NULL", op,
-                           !dtheta ? "dtheta" : !dU ? "dU" : "theta");
-  GMPNN_DISPATCH_FLOAT(dt, op,
-                       return direction_backward_impl<T>((T*)dtheta, (const T*)dU,
-                                                         (const T*)theta, m, n, cache));
-}
-
 // ------------------------------------------------------------------------------ epilogues
 
 template <typename T, int ACT>
@@ -513,7 +498,8 @@ void epilogue_forward_impl(T* Y, T* Z, const T* lambda, const T* r, int64_t rows
   });
 }
 
-template <typename T, int ACT>
+// DR: dr is wanted. Without it (SP/WN, r = 1) the Σ dY·act(z) sums are not formed at all.
+template <typename T, int ACT, bool DR>
 gmpnn_status epilogue_backward_impl(T* dZ, T* dlambda, T* dr, const T* dY, const T* Z, const T* r,
                                     int64_t rows, int64_t cols) {
   const Tiling tl = make_tiling(rows, cols);
@@ -525,7 +511,7 @@ gmpnn_status epilogue_backward_impl(T* dZ, T* dlambda, T* dr, const T* dY, const
   if (want) {
     try {
       pl.assign((size_t)(tl.nrb * cols), 0.0);
-      pr.assign((size_t)(tl.nrb * cols), 0.0);
+      if (DR) pr.assign((size_t)(tl.nrb * cols), 0.0);
     } catch (const std::bad_alloc&) {
       return gmpnn_set_error(GMPNN_E_OOM,
                              "gmp_epilogue_backward: partial sums allocation failed (%lld x %lld)",
@@ -533,7 +519,7 @@ gmpnn_status epilogue_backward_impl(T* dZ, T* dlambda, T* dr, const T* dY, const
     }
   }
   double* PL = want ? pl.data() : nullptr;
-  double* PR = want ? pr.data() : nullptr;
+  double* PR = DR ? pr.data() : nullptr;
   parallel_region(par, [&] {
 #pragma omp for schedule(static)
     for (int64_t t = 0; t < ntiles; ++t) {
@@ -542,7 +528,7 @@ gmpnn_status epilogue_backward_impl(T* dZ, T* dlambda, T* dr, const T* dY, const
       const int64_t j0 = cb * tl.bcols, j1 = std::min(cols, j0 + tl.bcols);
       if (want) {
         double* al = PL + rb * cols;
-        double* ar = PR + rb * cols;
+        double* ar = DR ? PR + rb * cols : nullptr;
         // One fused pass per row into partial sums of the row's own type over kSumRows rows
         // (float32 vectorizes 8-wide, and no float -> double conversion per element), folded
         // into the double sums after each group: the long sums stay in double (DESIGN.md) at
@@ -553,7 +539,7 @@ gmpnn_status epilogue_backward_impl(T* dZ, T* dlambda, T* dr, const T* dY, const
         for (int64_t g0 = i0; g0 < i1; g0 += kSumRows) {
           const int64_t g1 = std::min(i1, g0 + kSumRows);
           std::fill(sl, sl + w, T(0));
-          std::fill(sr, sr + w, T(0));
+          if (DR) std::fill(sr, sr + w, T(0));
           for (int64_t i = g0; i < g1; ++i) {
             const T* dyr = dY + i * cols + j0;
             const T* zr = Z + i * cols + j0;
@@ -564,13 +550,13 @@ gmpnn_status epilogue_backward_impl(T* dZ, T* dlambda, T* dr, const T* dY, const
               const T m = (ACT == GMPNN_ACT_RELU) ? (z > T(0) ? dy : T(0)) : dy;
               dzr[k] = m * rr[k];
               sl[k] += m;
-              sr[k] += dy * act_fn<T, ACT>(z);
+              if (DR) sr[k] += dy * act_fn<T, ACT>(z);
             }
           }
 #pragma omp simd
           for (int64_t k = 0; k < w; ++k) {
             al[j0 + k] += (double)sl[k];
-            ar[j0 + k] += (double)sr[k];
+            if (DR) ar[j0 + k] += (double)sr[k];
           }
         }
       } else {
@@ -594,10 +580,10 @@ gmpnn_status epilogue_backward_impl(T* dZ, T* dlambda, T* dr, const T* dY, const
       double sl = 0.0, sr = 0.0;
       for (int64_t b = 0; b < tl.nrb; ++b) {
         sl += PL[b * cols + j];
-        sr += PR[b * cols + j];
+        if (DR) sr += PR[b * cols + j];
       }
       if (dlambda) dlambda[j] = (T)(sl * (double)r[j]);
-      if (dr) dr[j] = (T)sr;
+      if (DR) dr[j] = (T)sr;
     };
     if (par2) {
 #pragma omp parallel for schedule(static)
@@ -638,6 +624,22 @@ void sincos_f64(const double* x, double* s, double* c, int64_t n) { sincos_array
   do {                                                                                  \
     if (!(ptr)) return gmpnn_set_error(GMPNN_E_ARG, "%s: %s is NULL", op, #ptr);       \
   } while (0)
+
+// gmp_direction_backward with an optional sin/cos cache (gmp_dense_backward passes one).
+static gmpnn_status direction_backward_entry(gmpnn_dtype dt, void* dtheta, const void* dU,
+                                             const void* theta, const double* cache, int64_t m,
+                                             int64_t n) {
+  const char* op = "gmp_direction_backward";
+  gmpnn_status st = check_direction(op, m, n);
+  if (st != GMPNN_OK) return st;
+  if (m == 0) return GMPNN_OK;
+  GMP_REQUIRE(dtheta, op);
+  GMP_REQUIRE(dU, op);
+  GMP_REQUIRE(theta, op);
+  GMPNN_DISPATCH_FLOAT(dt, op,
+                       return direction_backward_impl<T>((T*)dtheta, (const T*)dU,
+                                                         (const T*)theta, m, n, cache));
+}
 
 extern "C" gmpnn_status gmpnn_cpu_gmp_direction_forward(gmpnn_dtype dt, void* U,
                                                         const void* theta, int64_t m, int64_t n) {
@@ -721,11 +723,14 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_epilogue_backward(gmpnn_dtype dt, void* dZ
   GMP_REQUIRE(Z, op);
   GMPNN_DISPATCH_FLOAT(dt, op, {
     const T* rr = radius_or_ones<T>(r, cols);  // r NULL: r = 1 (the SP/WN bias epilogue)
+    T *gz = (T*)dZ, *gl = (T*)dlambda, *gr = (T*)dr;
+    const T *gy = (const T*)dY, *z = (const T*)Z;
     if (act == GMPNN_ACT_RELU)
-      return epilogue_backward_impl<T, GMPNN_ACT_RELU>((T*)dZ, (T*)dlambda, (T*)dr,
-                                                       (const T*)dY, (const T*)Z, rr, rows, cols);
-    return epilogue_backward_impl<T, GMPNN_ACT_IDENTITY>((T*)dZ, (T*)dlambda, (T*)dr,
-                                                         (const T*)dY, (const T*)Z, rr, rows, cols);
+      return gr ? epilogue_backward_impl<T, GMPNN_ACT_RELU, true>(gz, gl, gr, gy, z, rr, rows, cols)
+                : epilogue_backward_impl<T, GMPNN_ACT_RELU, false>(gz, gl, gr, gy, z, rr, rows, cols);
+    return gr ? epilogue_backward_impl<T, GMPNN_ACT_IDENTITY, true>(gz, gl, gr, gy, z, rr, rows, cols)
+              : epilogue_backward_impl<T, GMPNN_ACT_IDENTITY, false>(gz, gl, gr, gy, z, rr, rows,
+                                                                       cols);
   });
 }
 

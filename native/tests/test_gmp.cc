@@ -741,8 +741,11 @@ void check_null_radius(int64_t rows, int64_t cols, int act, uint64_t seed) {
                                           rows, cols, act));
   CHECK_CLOSE("null r: Z", Z2.data(), Z1.data(), N, 0.0, 0.0);
   CHECK_CLOSE("null r: Y", Y2.data(), Y1.data(), N, 0.0, 0.0);
-  std::vector<T> dZ1(N, T(-9)), dZ2(N, T(-9)), dl1((size_t)cols, T(-9)), dl2((size_t)cols, T(-9));
-  CHECK_OK(gmpnn_cpu_gmp_epilogue_backward(dtype_of<T>(), dZ1.data(), dl1.data(), nullptr,
+  // The reference side also asks for dr (the path check_epilogues tests against plain loops);
+  // without dr the kernel skips those sums, and dZ, dλ must not change.
+  std::vector<T> dZ1(N, T(-9)), dZ2(N, T(-9)), dl1((size_t)cols, T(-9)), dl2((size_t)cols, T(-9)),
+      dr1((size_t)cols, T(-9));
+  CHECK_OK(gmpnn_cpu_gmp_epilogue_backward(dtype_of<T>(), dZ1.data(), dl1.data(), dr1.data(),
                                            dY.data(), Z1.data(), ones.data(), rows, cols, act));
   CHECK_OK(gmpnn_cpu_gmp_epilogue_backward(dtype_of<T>(), dZ2.data(), dl2.data(), nullptr,
                                            dY.data(), Z1.data(), nullptr, rows, cols, act));

@@ -2,15 +2,17 @@
  * GmP ops (GMP_SPEC.md §2–§4) on the fused native kernels:
  *   gmpDirection(θ) = u(θ)                       (prefix product of sines)
  *   gmpLinear(x, θ, λ, r) = r ⊙ act(x·u(θ)ᵀ + λ)  (GEMM + fused +λ → act → ×r epilogue)
- * The forward is one native call (gmp_dense_forward: the product with the epilogue fused where
- * the fan-in is small). The backward goes through the epilogue kernel (dZ, dλ, dr in one pass), two GEMMs (dX, dU)
- * and the division-free reverse scan for dθ.
+ * The forward is u(θ) (leaving sin/cos for the backward on the CPU) and one gmp_dense_forward
+ * call (the product with the epilogue fused where the fan-in is small); the backward is one
+ * gmp_dense_backward call: dZ, dλ, dr in one pass, the GEMMs dX and dU, the division-free reverse
+ * scan for dθ. SP/WN `linear` with a bias goes through the same two calls (ops/linalg.ts).
  */
 import { GmpnnError, callNative } from '../errors';
 import { native } from '../native';
 import { Tensor, empty } from '../tensor';
 import { record, needsGrad } from '../autograd';
 import { assertSameKind, assertTensor, fmt } from './util';
+import { denseBackwardRaw, denseForwardRaw } from './linalg';
 
 export type Activation = 'relu' | 'none';
 const ACT: Record<Activation, number> = { none: 0, relu: 1 };
@@ -99,13 +101,8 @@ export function gmpLinear(
     cache?.dispose();
     throw new GmpnnError('E_SHAPE', `${op}: expected x [B, ${n}], lambda [${m}], radius [${m}], got x ${fmt(x.shape)}, theta ${theta ? fmt(theta.shape) : '-'}, lambda ${fmt(lambda.shape)}, radius ${fmt(radius.shape)}`);
   }
-  const B = x.shape[0];
-  const z = empty([B, m], x.dtype, x.device); // Z = X·Uᵀ + λ, kept for the backward
-  const y = empty([B, m], x.dtype, x.device);
   const code = ACT[activation];
-  callNative(() =>
-    native.gmpDenseForward(y.buffer(), z.buffer(), x.buffer(op), U.buffer(op), lambda.buffer(op), radius.buffer(op), B, n, m, code),
-  );
+  const { y, z } = denseForwardRaw(x, U, lambda, radius, code, op);
   const inputs = theta ? [x, theta, lambda, radius] : [x, lambda, radius];
   if (!needsGrad(...inputs)) {
     z.dispose();
@@ -114,24 +111,8 @@ export function gmpLinear(
     return y;
   }
   return record(y, op, inputs, (gy) => {
-    // One native call (gmp_dense_backward): G_Z, dλ, dr, dX = G_Z·U, dU = G_Zᵀ·X and the reverse
-    // scan for dθ; dz and dU are scratch.
-    const dz = empty([B, m], x.dtype, x.device);
-    const dl = lambda.requiresGrad ? empty([m], x.dtype, x.device) : null;
-    const dr = radius.requiresGrad ? empty([m], x.dtype, x.device) : null;
-    const dx = x.requiresGrad ? empty([B, n], x.dtype, x.device) : null;
-    const wantTheta = theta !== null && theta.requiresGrad;
-    const dU = wantTheta ? empty([m, n], x.dtype, x.device) : null;
-    const dtheta = wantTheta ? empty([m, n - 1], x.dtype, x.device) : null;
-    callNative(() =>
-      native.gmpDenseBackward(
-        dx ? dx.buffer() : null, dU ? dU.buffer() : null, dtheta ? dtheta.buffer() : null, dl ? dl.buffer() : null, dr ? dr.buffer() : null,
-        dz.buffer(), gy.buffer(op), z.buffer(op), x.buffer(op), U.buffer(op), theta ? theta.buffer(op) : null,
-        cache ? cache.buffer() : null, radius.buffer(op), B, n, m, code,
-      ),
-    );
-    dz.dispose();
-    dU?.dispose();
-    return theta ? [dx, dtheta, dl, dr] : [dx, dl, dr];
+    const gmp = { theta, cache, r: radius, wantTheta: theta !== null && theta.requiresGrad, wantR: radius.requiresGrad };
+    const d = denseBackwardRaw(gy, z, x, U, gmp, code, op, { x: x.requiresGrad, w: false, lambda: lambda.requiresGrad });
+    return theta ? [d.dx, d.dtheta, d.dlambda, d.dr] : [d.dx, d.dlambda, d.dr];
   });
 }

@@ -60,29 +60,71 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, activati
   if (bias.rank !== 1 || bias.shape[0] !== m)
     throw new GmpnnError('E_SHAPE', `linear: bias ${fmt(bias.shape)} does not match weight ${fmt(weight.shape)}`);
   const act = activation === 'relu' ? 1 : 0;
-  const z = empty([B, m], x.dtype, x.device); // Z = X·Wᵀ + b, kept for the backward
-  const y = empty([B, m], x.dtype, x.device);
-  callNative(() =>
-    native.gmpDenseForward(y.buffer(), z.buffer(), x.buffer(op), weight.buffer(op), bias.buffer(op), null, B, x.shape[1], m, act),
-  );
+  const { y, z } = denseForwardRaw(x, weight, bias, null, act, op);
   if (!needsGrad(x, weight, bias)) {
     z.dispose();
     return y;
   }
   return record(y, op, [x, weight, bias], (gy) => {
-    // One native call (gmp_dense_backward with theta = NULL): dZ (scratch), db, dX = dZ·W, dW = dZᵀ·X.
-    const n = x.shape[1];
-    const dz = empty([B, m], x.dtype, x.device);
-    const db = bias.requiresGrad ? empty([m], x.dtype, x.device) : null;
-    const dx = x.requiresGrad ? empty([B, n], x.dtype, x.device) : null;
-    const dw = weight.requiresGrad ? empty([m, n], x.dtype, x.device) : null;
-    callNative(() =>
-      native.gmpDenseBackward(
-        dx ? dx.buffer() : null, dw ? dw.buffer() : null, null, db ? db.buffer() : null, null,
-        dz.buffer(), gy.buffer(op), z.buffer(op), x.buffer(op), weight.buffer(op), null, null, null, B, n, m, act,
-      ),
-    );
-    dz.dispose();
-    return [dx, dw, db];
+    const d = denseBackwardRaw(gy, z, x, weight, null, act, op, { x: x.requiresGrad, w: weight.requiresGrad, lambda: bias.requiresGrad });
+    return [d.dx, d.dw, d.dlambda];
   });
+}
+
+/**
+ * @internal The dense layer's forward in one native call (gmp_dense_forward): z = x·Wᵀ + λ (kept
+ * for the backward) and y = r ⊙ act(z); r = null means r = 1 (SP/WN with a bias).
+ */
+export function denseForwardRaw(x: Tensor, w: Tensor, lambda: Tensor, r: Tensor | null, act: number, op: string): { y: Tensor; z: Tensor } {
+  const [B, n] = x.shape;
+  const m = w.shape[0];
+  const z = empty([B, m], x.dtype, x.device);
+  const y = empty([B, m], x.dtype, x.device);
+  callNative(() =>
+    native.gmpDenseForward(y.buffer(), z.buffer(), x.buffer(op), w.buffer(op), lambda.buffer(op), r ? r.buffer(op) : null, B, n, m, act),
+  );
+  return { y, z };
+}
+
+/** GmP's part of the dense backward: θ (w = u(θ)), the forward's sin/cos cache, and whether dθ is wanted. */
+export interface DenseBackwardGmp {
+  theta: Tensor | null;
+  cache: Tensor | null;
+  r: Tensor;
+  wantTheta: boolean;
+  wantR: boolean;
+}
+
+/**
+ * @internal The dense layer's backward in one native call (gmp_dense_backward): dx = G_Z·W,
+ * dw = G_Zᵀ·X, dλ and (GmP) dr and dθ, each only when wanted. With θ, dw is scratch for dU and
+ * not returned.
+ */
+export function denseBackwardRaw(
+  gy: Tensor, z: Tensor, x: Tensor, w: Tensor, gmp: DenseBackwardGmp | null, act: number, op: string,
+  want: { x: boolean; w: boolean; lambda: boolean },
+): { dx: Tensor | null; dw: Tensor | null; dlambda: Tensor | null; dr: Tensor | null; dtheta: Tensor | null } {
+  const [B, n] = x.shape;
+  const m = w.shape[0];
+  const e = (shape: number[]): Tensor => empty(shape, x.dtype, x.device);
+  const wantTheta = !!gmp && gmp.theta !== null && gmp.wantTheta;
+  const dz = e([B, m]); // G_Z, scratch
+  const dx = want.x ? e([B, n]) : null;
+  const dw = want.w || wantTheta ? e([m, n]) : null;
+  const dlambda = want.lambda ? e([m]) : null;
+  const dr = gmp && gmp.wantR ? e([m]) : null;
+  const dtheta = wantTheta ? e([m, n - 1]) : null;
+  callNative(() =>
+    native.gmpDenseBackward(
+      dx ? dx.buffer() : null, dw ? dw.buffer() : null, dtheta ? dtheta.buffer() : null, dlambda ? dlambda.buffer() : null, dr ? dr.buffer() : null,
+      dz.buffer(), gy.buffer(op), z.buffer(op), x.buffer(op), w.buffer(op), gmp?.theta ? gmp.theta.buffer(op) : null,
+      gmp?.cache ? gmp.cache.buffer() : null, gmp ? gmp.r.buffer(op) : null, B, n, m, act,
+    ),
+  );
+  dz.dispose();
+  if (gmp?.theta) {
+    dw?.dispose(); // dU: scratch for the reverse scan
+    return { dx, dw: null, dlambda, dr, dtheta };
+  }
+  return { dx, dw, dlambda, dr, dtheta };
 }
