@@ -57,7 +57,8 @@ export interface NativeAddon {
   gmpDenseForward(y: Buf, z: Buf, x: Buf, w: Buf, lambda: Buf, r: Buf | null, rows: number, n: number, cols: number, act: number): void;
   gmpDenseBackward(
     dx: Buf | null, dw: Buf | null, dtheta: Buf | null, dlambda: Buf | null, dr: Buf | null, dz: Buf,
-    dy: Buf, z: Buf, x: Buf, w: Buf, theta: Buf | null, cache: Buf | null, r: Buf | null, rows: number, n: number, cols: number, act: number,
+    dy: Buf, z: Buf, x: Buf, w: Buf, theta: Buf | null, cache: Buf | null, lambda: Buf | null, r: Buf | null,
+    rows: number, n: number, cols: number, act: number,
   ): void;
   gmpEpilogueForward(y: Buf, z: Buf, lambda: Buf, r: Buf | null, rows: number, cols: number, act: number): void;
   gmpEpilogueBackward(dz: Buf, dlambda: Buf | null, dr: Buf | null, dy: Buf, z: Buf, r: Buf | null, rows: number, cols: number, act: number): void;

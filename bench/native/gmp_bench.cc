@@ -186,7 +186,8 @@ void bench_layer_step(int64_t rows, int64_t n, int64_t cols) {
                                         nullptr, rows, n, cols, GMPNN_ACT_RELU));
       check(gmpnn_cpu_gmp_dense_backward(dt, nullptr, dW.data(), nullptr, dl.data(), nullptr,
                                          dZ.data(), dY.data(), Z.data(), X.data(), W.data(),
-                                         nullptr, nullptr, nullptr, rows, n, cols, GMPNN_ACT_RELU));
+                                         nullptr, nullptr, nullptr, nullptr, rows, n, cols,
+                                         GMPNN_ACT_RELU));
     }));
     tgmp.push_back(time_us([&] {
       check(gmpnn_cpu_gmp_direction_forward_cached(dt, U.data(), cache.data(), th.data(), cols, n));
@@ -194,8 +195,8 @@ void bench_layer_step(int64_t rows, int64_t n, int64_t cols) {
                                         r.data(), rows, n, cols, GMPNN_ACT_RELU));
       check(gmpnn_cpu_gmp_dense_backward(dt, nullptr, dW.data(), dth.data(), dl.data(), dr.data(),
                                          dZ.data(), dY.data(), Z.data(), X.data(), U.data(),
-                                         th.data(), cache.data(), r.data(), rows, n, cols,
-                                         GMPNN_ACT_RELU));
+                                         th.data(), cache.data(), lambda.data(), r.data(), rows,
+                                         n, cols, GMPNN_ACT_RELU));
     }));
   }
   std::sort(tsp.begin(), tsp.end());

@@ -128,7 +128,7 @@ Napi::Value DenseForward(const Napi::CallbackInfo& info) {
 }
 
 // gmpDenseBackward(dX|null, dW|null, dtheta|null, dlambda|null, dr|null, dZ, dY, Z, X, W,
-//                  theta|null, cache|null, r|null, rows, n, cols, act)
+//                  theta|null, cache|null, lambda|null, r|null, rows, n, cols, act)
 Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "gmpDenseBackward";
@@ -137,10 +137,11 @@ Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
          *dr = ArgBuffer(info, 4, op, true), *dZ = ArgBuffer(info, 5, op),
          *dY = ArgBuffer(info, 6, op), *Z = ArgBuffer(info, 7, op), *X = ArgBuffer(info, 8, op),
          *W = ArgBuffer(info, 9, op), *theta = ArgBuffer(info, 10, op, true),
-         *cache = ArgBuffer(info, 11, op, true), *r = ArgBuffer(info, 12, op, true);
-  int64_t rows = ArgInt(info, 13, op), n = ArgInt(info, 14, op), cols = ArgInt(info, 15, op),
-          act = ArgInt(info, 16, op);
-  SameDeviceDtype(env, op, {dX, dW, dtheta, dl, dr, dZ, dY, Z, X, W, theta, r});
+         *cache = ArgBuffer(info, 11, op, true), *lambda = ArgBuffer(info, 12, op, true),
+         *r = ArgBuffer(info, 13, op, true);
+  int64_t rows = ArgInt(info, 14, op), n = ArgInt(info, 15, op), cols = ArgInt(info, 16, op),
+          act = ArgInt(info, 17, op);
+  SameDeviceDtype(env, op, {dX, dW, dtheta, dl, dr, dZ, dY, Z, X, W, theta, lambda, r});
   if (rows < 0 || n < 0 || cols < 0) Throw(env, "E_SHAPE", "gmpDenseBackward: negative size");
   if (theta && n < 2) Throw(env, "E_SHAPE", "gmpDenseBackward: theta needs n >= 2");
   Fits(env, op, "dX", dX, rows * n);
@@ -152,7 +153,9 @@ Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
   Fits(env, op, "Z", Z, rows * cols);
   Fits(env, op, "X", X, rows * n);
   Fits(env, op, "W", W, cols * n);
+  Fits(env, op, "lambda", lambda, cols);
   Fits(env, op, "r", r, cols);
+  if (dr && !lambda) Throw(env, "E_ARG", "gmpDenseBackward: dr needs lambda");
   if (theta) {
     Fits(env, op, "theta", theta, cols * (n - 1));
     Fits(env, op, "dtheta", dtheta, cols * (n - 1));
@@ -162,8 +165,8 @@ Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
              dW ? dW->data() : nullptr, dtheta ? dtheta->data() : nullptr,
              dl ? dl->data() : nullptr, dr ? dr->data() : nullptr, dZ->data(), dY->data(),
              Z->data(), X->data(), W->data(), theta ? theta->data() : nullptr,
-             theta && cache ? (const double*)cache->data() : nullptr, r ? r->data() : nullptr,
-             rows, n, cols, (int)act);
+             theta && cache ? (const double*)cache->data() : nullptr,
+             lambda ? lambda->data() : nullptr, r ? r->data() : nullptr, rows, n, cols, (int)act);
   return env.Undefined();
 }
 

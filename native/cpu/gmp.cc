@@ -193,10 +193,12 @@ void direction_forward_group(T* U, const T* theta, int64_t j0, int64_t cnt, int6
 
 // Division-free reverse recurrence (§4) for units j0 .. j0+cnt-1. scratch: 12·(n-1) doubles,
 // 32-byte aligned (s, c, P_{i-1}, each [i][lane]). cache: the group's sin/cos from the forward
-// (then only P is computed here), or NULL.
+// (then only P is computed here), or NULL. r (or NULL: 1) scales each unit's dθ (the scan of
+// r·g in one multiply); gu (or NULL) receives g·u(θ), which the recurrence's last R is.
 template <typename T>
 void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0, int64_t cnt,
-                              int64_t n, double* scratch, const double* cache) {
+                              int64_t n, double* scratch, const double* cache, const T* r,
+                              double* gu) {
   const int64_t a = n - 1;
   const double* s = cache ? cache : scratch;
   const double* c = cache ? cache + kLanes * a : scratch + kLanes * a;
@@ -224,8 +226,13 @@ void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0
     }
   }
   const int64_t a4 = a & ~int64_t(3);
-  // The prefix products P_{i-1}.
+  // The prefix products P_{i-1} (times r).
+  // (Built in registers: a vector load of four just-stored scalars stalls store forwarding.)
   __m256d p = _mm256_set1_pd(1.0);
+  if (r) {
+    auto rl = [&](int64_t l) { return l < cnt ? (double)r[j0 + l] : 1.0; };
+    p = _mm256_setr_pd(rl(0), rl(1), rl(2), rl(3));
+  }
   for (int64_t i = 0; i < a; ++i) {
     _mm256_store_pd(P + 4 * i, p);  // P_{i-1} in 1-based terms
     p = _mm256_mul_pd(p, _mm256_loadu_pd(s + 4 * i));
@@ -248,6 +255,11 @@ void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0
     for (int l = 3; l >= 0; --l) dv[l] = step(i0 + l, gv[l]);
     store_block<T>(d, cnt, i0, dv);
   }
+  if (gu) {
+    alignas(32) double t[kLanes];
+    _mm256_store_pd(t, R);  // R_0 = g·u
+    for (int64_t l = 0; l < cnt; ++l) gu[j0 + l] = t[l];
+  }
 }
 
 template <typename T>
@@ -267,7 +279,7 @@ gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n, 
 
 template <typename T>
 gmpnn_status direction_backward_impl(T* dtheta, const T* dU, const T* theta, int64_t m,
-                                     int64_t n, const double* cache) {
+                                     int64_t n, const double* cache, const T* r, double* gu) {
   const int64_t ng = (m + kLanes - 1) / kLanes;
   const bool par = ng > 1 && m * n >= kParallelGrain;
   bool oom = false;
@@ -290,7 +302,7 @@ gmpnn_status direction_backward_impl(T* dtheta, const T* dU, const T* theta, int
       const int64_t j0 = gi * kLanes;
       if (scratch)
         direction_backward_group<T>(dtheta, dU, theta, j0, std::min(kLanes, m - j0), n, scratch,
-                                    cache ? cache + 2 * kLanes * (n - 1) * gi : nullptr);
+                                    cache ? cache + 2 * kLanes * (n - 1) * gi : nullptr, r, gu);
     }
   });
   if (oom)
@@ -313,14 +325,16 @@ void direction_forward_unit(T* u, const T* th, int64_t n) {
   u[n - 1] = store<T>(P);
 }
 
-// Division-free reverse recurrence (§4). scratch holds 3·(n-1) doubles: s, c, P_{i-1}.
+// Division-free reverse recurrence (§4). scratch holds 3·(n-1) doubles: s, c, P_{i-1}. dθ is
+// scaled by rj; *gu (or NULL) receives g·u(θ), the recurrence's last R.
 template <typename T>
-void direction_backward_unit(T* dth, const T* g, const T* th, int64_t n, double* scratch) {
+void direction_backward_unit(T* dth, const T* g, const T* th, int64_t n, double* scratch,
+                             double rj, double* gu) {
   const int64_t a = n - 1;  // number of angles
   double* s = scratch;
   double* c = scratch + a;
   double* P = scratch + 2 * a;
-  double p = 1.0;
+  double p = rj;
   for (int64_t i = 0; i < a; ++i) {
     const double t = (double)th[i];
     s[i] = std::sin(t);
@@ -334,6 +348,7 @@ void direction_backward_unit(T* dth, const T* g, const T* th, int64_t n, double*
     dth[i] = store<T>(P[i] * (c[i] * R - s[i] * gi));
     R = gi * c[i] + s[i] * R;  // R_{i-1}
   }
+  if (gu) *gu = R;
 }
 
 // The portable path neither writes nor reads the sin/cos cache (it is advisory).
@@ -349,7 +364,7 @@ gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n, 
 
 template <typename T>
 gmpnn_status direction_backward_impl(T* dtheta, const T* dU, const T* theta, int64_t m,
-                                     int64_t n, const double*) {
+                                     int64_t n, const double*, const T* r, double* gu) {
   const bool par = m > 1 && m * n >= kParallelGrain;
   bool oom = false;
   parallel_region(par, [&] {
@@ -362,7 +377,7 @@ gmpnn_status direction_backward_impl(T* dtheta, const T* dU, const T* theta, int
     for (int64_t j = 0; j < m; ++j) {
       if (scratch)
         direction_backward_unit<T>(dtheta + j * (n - 1), dU + j * n, theta + j * (n - 1), n,
-                                   scratch.get());
+                                   scratch.get(), r ? (double)r[j] : 1.0, gu ? gu + j : nullptr);
     }
   });
   if (oom)
@@ -499,13 +514,16 @@ void epilogue_forward_impl(T* Y, T* Z, const T* lambda, const T* r, int64_t rows
 }
 
 // DR: dr is wanted. Without it (SP/WN, r = 1) the Σ dY·act(z) sums are not formed at all.
-template <typename T, int ACT, bool DR>
-gmpnn_status epilogue_backward_impl(T* dZ, T* dlambda, T* dr, const T* dY, const T* Z, const T* r,
-                                    int64_t rows, int64_t cols) {
+// SCALE: dZ = dY ⊙ act'(Z) ⊙ r; without it dZ = dY ⊙ act'(Z) (r = 1, or gmp_dense_backward, which
+// applies r to the m×n operands instead). dλ = r ⊙ Σ dY ⊙ act'(Z) either way (r NULL: 1), and
+// colsum, when given, receives the unscaled sums Σ dY ⊙ act'(Z) in double.
+template <typename T, int ACT, bool DR, bool SCALE>
+gmpnn_status epilogue_backward_impl(T* dZ, T* dlambda, double* colsum, T* dr, const T* dY,
+                                    const T* Z, const T* r, int64_t rows, int64_t cols) {
   const Tiling tl = make_tiling(rows, cols);
   const int64_t ntiles = tl.nrb * tl.ncb;
   const bool par = ntiles > 1 && rows * cols >= kEpilogueParallelMin;
-  const bool want = dlambda || dr;
+  const bool want = dlambda || dr || colsum;
   // Partial column sums per row block: pl = Σ act'(z)·dY (times r at the end), pr = Σ dY·act(z).
   std::vector<double> pl, pr;
   if (want) {
@@ -535,7 +553,7 @@ gmpnn_status epilogue_backward_impl(T* dZ, T* dlambda, T* dr, const T* dY, const
         // 1/kSumRows of the cost; a float32 group sum adds a relative error of ~kSumRows·eps.
         T sl[kMaxTileCols], sr[kMaxTileCols];
         const int64_t w = j1 - j0;
-        const T* rr = r + j0;
+        const T* rr = SCALE ? r + j0 : nullptr;
         for (int64_t g0 = i0; g0 < i1; g0 += kSumRows) {
           const int64_t g1 = std::min(i1, g0 + kSumRows);
           std::fill(sl, sl + w, T(0));
@@ -548,7 +566,7 @@ gmpnn_status epilogue_backward_impl(T* dZ, T* dlambda, T* dr, const T* dY, const
             for (int64_t k = 0; k < w; ++k) {
               const T dy = dyr[k], z = zr[k];
               const T m = (ACT == GMPNN_ACT_RELU) ? (z > T(0) ? dy : T(0)) : dy;
-              dzr[k] = m * rr[k];
+              dzr[k] = SCALE ? m * rr[k] : m;
               sl[k] += m;
               if (DR) sr[k] += dy * act_fn<T, ACT>(z);
             }
@@ -568,7 +586,7 @@ gmpnn_status epilogue_backward_impl(T* dZ, T* dlambda, T* dr, const T* dY, const
           for (int64_t j = j0; j < j1; ++j) {
             const T dy = dyr[j], z = zr[j];
             const T m = (ACT == GMPNN_ACT_RELU) ? (z > T(0) ? dy : T(0)) : dy;
-            dzr[j] = m * r[j];
+            dzr[j] = SCALE ? m * r[j] : m;
           }
         }
       }
@@ -582,7 +600,8 @@ gmpnn_status epilogue_backward_impl(T* dZ, T* dlambda, T* dr, const T* dY, const
         sl += PL[b * cols + j];
         if (DR) sr += PR[b * cols + j];
       }
-      if (dlambda) dlambda[j] = (T)(sl * (double)r[j]);
+      if (dlambda) dlambda[j] = (T)(r ? sl * (double)r[j] : sl);
+      if (colsum) colsum[j] = sl;
       if (DR) dr[j] = (T)sr;
     };
     if (par2) {
@@ -625,10 +644,12 @@ void sincos_f64(const double* x, double* s, double* c, int64_t n) { sincos_array
     if (!(ptr)) return gmpnn_set_error(GMPNN_E_ARG, "%s: %s is NULL", op, #ptr);       \
   } while (0)
 
-// gmp_direction_backward with an optional sin/cos cache (gmp_dense_backward passes one).
+// gmp_direction_backward with an optional sin/cos cache, dθ scaled by r and g·u out (each
+// optional; gmp_dense_backward passes them).
 static gmpnn_status direction_backward_entry(gmpnn_dtype dt, void* dtheta, const void* dU,
                                              const void* theta, const double* cache, int64_t m,
-                                             int64_t n) {
+                                             int64_t n, const void* r = nullptr,
+                                             double* gu = nullptr) {
   const char* op = "gmp_direction_backward";
   gmpnn_status st = check_direction(op, m, n);
   if (st != GMPNN_OK) return st;
@@ -638,7 +659,8 @@ static gmpnn_status direction_backward_entry(gmpnn_dtype dt, void* dtheta, const
   GMP_REQUIRE(theta, op);
   GMPNN_DISPATCH_FLOAT(dt, op,
                        return direction_backward_impl<T>((T*)dtheta, (const T*)dU,
-                                                         (const T*)theta, m, n, cache));
+                                                         (const T*)theta, m, n, cache,
+                                                         (const T*)r, gu));
 }
 
 extern "C" gmpnn_status gmpnn_cpu_gmp_direction_forward(gmpnn_dtype dt, void* U,
@@ -722,15 +744,27 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_epilogue_backward(gmpnn_dtype dt, void* dZ
   GMP_REQUIRE(dY, op);
   GMP_REQUIRE(Z, op);
   GMPNN_DISPATCH_FLOAT(dt, op, {
-    const T* rr = radius_or_ones<T>(r, cols);  // r NULL: r = 1 (the SP/WN bias epilogue)
     T *gz = (T*)dZ, *gl = (T*)dlambda, *gr = (T*)dr;
     const T *gy = (const T*)dY, *z = (const T*)Z;
+    if (!r) {
+      // r = 1 (the SP/WN bias epilogue); act(z) sums for dr still need a radius row of ones.
+      if (!gr)
+        return act == GMPNN_ACT_RELU
+                   ? epilogue_backward_impl<T, GMPNN_ACT_RELU, false, false>(
+                         gz, gl, nullptr, nullptr, gy, z, nullptr, rows, cols)
+                   : epilogue_backward_impl<T, GMPNN_ACT_IDENTITY, false, false>(
+                         gz, gl, nullptr, nullptr, gy, z, nullptr, rows, cols);
+    }
+    const T* rr = radius_or_ones<T>(r, cols);
     if (act == GMPNN_ACT_RELU)
-      return gr ? epilogue_backward_impl<T, GMPNN_ACT_RELU, true>(gz, gl, gr, gy, z, rr, rows, cols)
-                : epilogue_backward_impl<T, GMPNN_ACT_RELU, false>(gz, gl, gr, gy, z, rr, rows, cols);
-    return gr ? epilogue_backward_impl<T, GMPNN_ACT_IDENTITY, true>(gz, gl, gr, gy, z, rr, rows, cols)
-              : epilogue_backward_impl<T, GMPNN_ACT_IDENTITY, false>(gz, gl, gr, gy, z, rr, rows,
-                                                                       cols);
+      return gr ? epilogue_backward_impl<T, GMPNN_ACT_RELU, true, true>(gz, gl, nullptr, gr, gy, z,
+                                                                       rr, rows, cols)
+                : epilogue_backward_impl<T, GMPNN_ACT_RELU, false, true>(gz, gl, nullptr, gr, gy, z,
+                                                                        rr, rows, cols);
+    return gr ? epilogue_backward_impl<T, GMPNN_ACT_IDENTITY, true, true>(gz, gl, nullptr, gr, gy,
+                                                                         z, rr, rows, cols)
+              : epilogue_backward_impl<T, GMPNN_ACT_IDENTITY, false, true>(gz, gl, nullptr, gr, gy,
+                                                                          z, rr, rows, cols);
   });
 }
 
@@ -762,13 +796,88 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_dense_forward(gmpnn_dtype dt, void* Y, voi
   });
 }
 
+// gmp_dense_backward with a radius (§4), r kept out of the pass over the activations:
+//   G' = dY ⊙ act'(Z), S = Σ_rows G'  (the SP pass: no ×r per element, no Σ dY·act(z))
+//   dX = G'·(r ⊙ W), D = G'ᵀ·X, dU = r ⊙ D, dλ = r ⊙ S,
+//   dr = Σ_rows G' ⊙ Z = D·w + λ·S   (z = x·w + λ, and act(z) = act'(z)·z for ReLU and identity)
+// so what GmP adds to SP is O(cols·n), not O(rows·cols). With θ the reverse scan runs on D with
+// its prefix products started at r (dθ of r ⊙ D) and its last R is D·u: dr costs nothing more.
+// Without θ, D is the weight gradient (scaled by r in place) or scratch for dr. rows > 0.
+template <typename T>
+gmpnn_status dense_backward_radius(T* dX, T* dW, T* dtheta, T* dlambda, T* dr, T* dZ, const T* dY,
+                                   const T* Z, const T* X, const T* W, const T* theta,
+                                   const double* cache, const T* lambda, const T* r, int64_t rows,
+                                   int64_t n, int64_t cols, int act) {
+  const char* op = "gmp_dense_backward";
+  std::vector<double> S, gu;
+  std::vector<T> rW, Dscratch;
+  try {
+    if (dr) S.assign((size_t)cols, 0.0);
+    if (dr && dtheta) gu.assign((size_t)cols, 0.0);
+    if (dX && n > 0) rW.resize((size_t)(cols * n));
+    if (dr && !dW) Dscratch.resize((size_t)(cols * n));
+  } catch (const std::bad_alloc&) {
+    return gmpnn_set_error(GMPNN_E_OOM, "%s: scratch allocation failed (%lld x %lld)", op,
+                           (long long)cols, (long long)n);
+  }
+  gmpnn_status st =
+      act == GMPNN_ACT_RELU
+          ? epilogue_backward_impl<T, GMPNN_ACT_RELU, false, false>(
+                dZ, dlambda, dr ? S.data() : nullptr, nullptr, dY, Z, r, rows, cols)
+          : epilogue_backward_impl<T, GMPNN_ACT_IDENTITY, false, false>(
+                dZ, dlambda, dr ? S.data() : nullptr, nullptr, dY, Z, r, rows, cols);
+  if (st != GMPNN_OK) return st;
+  const gmpnn_dtype dt = sizeof(T) == 4 ? GMPNN_F32 : GMPNN_F64;
+  if (dX && n > 0) {
+    for (int64_t j = 0; j < cols; ++j) {
+      const T rj = r[j];
+      const T* w = W + j * n;
+      T* o = rW.data() + j * n;
+#pragma omp simd
+      for (int64_t k = 0; k < n; ++k) o[k] = rj * w[k];
+    }
+    st = gmpnn_cpu_gemm(dt, dX, dZ, rW.data(), 0, 0, rows, n, cols, cols, n, n, 1.0, 0.0);
+    if (st != GMPNN_OK) return st;
+  }
+  T* D = dW ? dW : Dscratch.data();
+  if ((dW || dr) && n > 0) {
+    st = gmpnn_cpu_gemm(dt, D, dZ, X, 1, 0, cols, n, rows, cols, n, n, 1.0, 0.0);
+    if (st != GMPNN_OK) return st;
+  }
+  if (dtheta) {
+    st = direction_backward_entry(dt, dtheta, D, theta, cache, cols, n, r,
+                                  dr ? gu.data() : nullptr);
+    if (st != GMPNN_OK) return st;
+    if (dr)
+      for (int64_t j = 0; j < cols; ++j)
+        dr[j] = (T)(gu[(size_t)j] + (double)lambda[j] * S[(size_t)j]);
+    return GMPNN_OK;
+  }
+  for (int64_t j = 0; j < cols; ++j) {
+    T* d = D + j * n;
+    if (dr) {
+      const T* w = W + j * n;
+      double s = 0.0;
+#pragma omp simd reduction(+ : s)
+      for (int64_t k = 0; k < n; ++k) s += (double)d[k] * (double)w[k];
+      dr[j] = (T)(s + (double)lambda[j] * S[(size_t)j]);
+    }
+    if (dW) {
+      const T rj = r[j];
+#pragma omp simd
+      for (int64_t k = 0; k < n; ++k) d[k] *= rj;
+    }
+  }
+  return GMPNN_OK;
+}
+
 extern "C" gmpnn_status gmpnn_cpu_gmp_dense_backward(gmpnn_dtype dt, void* dX, void* dW, void* dtheta,
                                                      void* dlambda, void* dr, void* dZ,
                                                      const void* dY, const void* Z, const void* X,
                                                      const void* W, const void* theta,
-                                                     const double* cache, const void* r,
-                                                     int64_t rows, int64_t n, int64_t cols,
-                                                     int act) {
+                                                     const double* cache, const void* lambda,
+                                                     const void* r, int64_t rows, int64_t n,
+                                                     int64_t cols, int act) {
   const char* op = "gmp_dense_backward";
   gmpnn_status st = check_epilogue(op, rows, cols, act);
   if (st != GMPNN_OK) return st;
@@ -778,7 +887,39 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_dense_backward(gmpnn_dtype dt, void* dX, v
   const bool want_dtheta = theta && dtheta;
   if (want_dtheta && !dW)
     return gmpnn_set_error(GMPNN_E_ARG, "%s: dtheta needs dW as scratch for dU", op);
-  // G_Z, dλ, dr; then dX = G_Z·W and dW = G_Zᵀ·X (both zero when rows == 0), then dθ.
+  if (r) {
+    if (cols == 0) return GMPNN_OK;
+    if (dr) GMP_REQUIRE(lambda, op);
+    // With theta, dW is dU (scratch) only when dθ is wanted.
+    void* dWr = (!theta || want_dtheta) ? dW : nullptr;
+    if (rows == 0) {
+      // Empty sums: dλ, dr and dW are zero (dX is empty).
+      GMPNN_DISPATCH_FLOAT(dt, op, {
+        if (dlambda) std::fill((T*)dlambda, (T*)dlambda + cols, T(0));
+        if (dr) std::fill((T*)dr, (T*)dr + cols, T(0));
+        if (dWr) std::fill((T*)dWr, (T*)dWr + cols * n, T(0));
+      });
+    } else {
+      GMP_REQUIRE(dZ, op);
+      GMP_REQUIRE(dY, op);
+      GMP_REQUIRE(Z, op);
+      if (n > 0 && (dX || dWr || dr)) {
+        GMP_REQUIRE(W, op);
+        GMP_REQUIRE(X, op);
+      }
+      GMPNN_DISPATCH_FLOAT(dt, op, {
+        return dense_backward_radius<T>(
+            (T*)dX, (T*)dWr, want_dtheta ? (T*)dtheta : nullptr, (T*)dlambda, (T*)dr, (T*)dZ,
+            (const T*)dY, (const T*)Z, (const T*)X, (const T*)W, (const T*)theta, cache,
+            (const T*)lambda, (const T*)r, rows, n, cols, act);
+      });
+    }
+    // rows == 0: dθ of a zero dU.
+    if (want_dtheta) return direction_backward_entry(dt, dtheta, dW, theta, cache, cols, n);
+    return GMPNN_OK;
+  }
+  // r = 1 (SP/WN): G_Z, dλ, dr; then dX = G_Z·W and dW = G_Zᵀ·X (both zero when rows == 0), then
+  // dθ.
   st = gmpnn_cpu_gmp_epilogue_backward(dt, dZ, dlambda, dr, dY, Z, r, rows, cols, act);
   if (st != GMPNN_OK) return st;
   if (dX && n > 0) {

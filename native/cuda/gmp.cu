@@ -453,7 +453,8 @@ extern "C" gmpnn_status gmpnn_cuda_gmp_dense_backward(gmpnn_dtype dt, void* dX, 
                                                       void* dZ, const void* dY, const void* Z,
                                                       const void* X, const void* W,
                                                       const void* theta, const double*,
-                                                      const void* r, int64_t rows, int64_t n,
+                                                      const void* /*lambda*/, const void* r,
+                                                      int64_t rows, int64_t n,
                                                       int64_t cols, int act) {
   const char* op = "gmp_dense_backward";
   gmpnn_status st = check_epilogue(op, rows, cols, act);

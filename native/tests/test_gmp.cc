@@ -822,15 +822,15 @@ GMPNN_TEST(gmp_dense_forward) {
 // dW the weight gradient, r NULL) and GmP, both activations, optional outputs left out, outputs
 // poisoned with NaN.
 template <typename T>
-void check_dense_backward(int64_t rows, int64_t n, int64_t cols, int act, bool gmp, bool want_dx,
-                          bool use_cache, uint64_t seed) {
+void check_dense_backward(int64_t rows, int64_t n, int64_t cols, int act, bool gmp, bool radius,
+                          bool want_dx, bool use_cache, uint64_t seed) {
   Rand rng(seed);
   const gmpnn_dtype dt = dtype_of<T>();
   const size_t N = (size_t)(rows * cols);
   const T nan = std::numeric_limits<T>::quiet_NaN();
   std::vector<T> X = rng.vec<T>((size_t)(rows * n)), th = rng.vec<T>((size_t)(cols * (n - 1)), 0, 3),
-                 W((size_t)(cols * n)), Z = rng.vec<T>(N), dY = rng.vec<T>(N),
-                 r = rng.vec<T>((size_t)cols, -1.5, 1.5);
+                 W((size_t)(cols * n)), Z(N), dY = rng.vec<T>(N),
+                 r = rng.vec<T>((size_t)cols, -1.5, 1.5), lambda = rng.vec<T>((size_t)cols);
   // The sin/cos cache as the forward leaves it (the U it writes must not change either).
   std::vector<double> cache((size_t)gmpnn_gmp_direction_cache_len(cols, n), 0.0);
   if (gmp) {
@@ -840,11 +840,18 @@ void check_dense_backward(int64_t rows, int64_t n, int64_t cols, int act, bool g
     CHECK_CLOSE("direction forward with cache", W2.data(), W.data(), W.size(), 0.0, 0.0);
   } else
     W = rng.vec<T>((size_t)(cols * n));
-  const T* rp = gmp ? r.data() : nullptr;
+  // A radius with theta (GmP) or without (the fan-in-1 GmP unit: W fixed, dW its gradient).
+  const bool has_r = gmp || radius;
+  const T* rp = has_r ? r.data() : nullptr;
+  // Z as the forward leaves it, X·Wᵀ + λ (the dr of the one call rests on it).
+  CHECK_OK(gmpnn_cpu_gemm_reference(dt, Z.data(), X.data(), W.data(), 0, 1, rows, cols, n, n, n,
+                                    cols, 1.0, 0.0));
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) Z[(size_t)(i * cols + j)] += lambda[(size_t)j];
   // The separate steps.
   std::vector<T> wdZ(N, nan), wdl(cols, nan), wdr(cols, nan), wdX((size_t)(rows * n), nan),
       wdW((size_t)(cols * n), nan), wdth((size_t)(cols * (n - 1)), nan);
-  CHECK_OK(gmpnn_cpu_gmp_epilogue_backward(dt, wdZ.data(), wdl.data(), gmp ? wdr.data() : nullptr,
+  CHECK_OK(gmpnn_cpu_gmp_epilogue_backward(dt, wdZ.data(), wdl.data(), has_r ? wdr.data() : nullptr,
                                            dY.data(), Z.data(), rp, rows, cols, act));
   CHECK_OK(gmpnn_cpu_gemm_reference(dt, wdX.data(), wdZ.data(), W.data(), 0, 0, rows, n, cols,
                                     cols, n, n, 1.0, 0.0));
@@ -856,31 +863,41 @@ void check_dense_backward(int64_t rows, int64_t n, int64_t cols, int act, bool g
       dW((size_t)(cols * n), nan), dth((size_t)(cols * (n - 1)), nan);
   CHECK_OK(gmpnn_cpu_gmp_dense_backward(dt, want_dx ? dX.data() : nullptr, dW.data(),
                                         gmp ? dth.data() : nullptr, dl.data(),
-                                        gmp ? dr.data() : nullptr, dZ.data(), dY.data(), Z.data(),
+                                        has_r ? dr.data() : nullptr, dZ.data(), dY.data(), Z.data(),
                                         X.data(), W.data(), gmp ? th.data() : nullptr,
-                                        use_cache ? cache.data() : nullptr, rp, rows, n, cols, act));
+                                        use_cache ? cache.data() : nullptr, lambda.data(), rp,
+                                        rows, n, cols, act));
   const bool f32 = sizeof(T) == 4;
   const double eps = f32 ? 2e-6 : 1e-14;
   char what[160];
   std::snprintf(what, sizeof what, "dense backward %s %s rows=%lld n=%lld cols=%lld act=%d%s",
-                gmp ? "gmp" : "sp", f32 ? "f32" : "f64", (long long)rows, (long long)n,
+                gmp ? "gmp" : radius ? "r, no theta" : "sp", f32 ? "f32" : "f64", (long long)rows, (long long)n,
                 (long long)cols, act, use_cache ? " cached" : "");
-  CHECK_CLOSE(what, dZ.data(), wdZ.data(), N, 0.0, 0.0);
+  // dZ is scratch; SP leaves G_Z there (dX and dW are its products).
+  if (!has_r) CHECK_CLOSE(what, dZ.data(), wdZ.data(), N, 0.0, 0.0);
   CHECK_CLOSE(what, dl.data(), wdl.data(), (size_t)cols, 0.0, 0.0);
-  if (gmp) CHECK_CLOSE(what, dr.data(), wdr.data(), (size_t)cols, 0.0, 0.0);
+  // dr from D·w + λ·S against the direct Σ dY·act(z): rounding of the GEMM over the rows.
+  if (has_r)
+    CHECK_CLOSE(what, dr.data(), wdr.data(), (size_t)cols,
+                4 * eps * std::sqrt((double)(rows + 1) * (n + 1)), 4 * eps);
   if (want_dx)
     CHECK_CLOSE(what, dX.data(), wdX.data(), dX.size(), eps * std::sqrt((double)cols + 1), eps);
   else if (!dX.empty())
     CHECK(std::isnan((double)dX[0]));  // not wanted: not written
   const double atol_w = eps * std::sqrt((double)rows + 1);
-  CHECK_CLOSE(what, dW.data(), wdW.data(), dW.size(), atol_w, eps);
+  // GmP's dW is scratch (dU up to the factor r the scan applies).
+  if (!gmp) CHECK_CLOSE(what, dW.data(), wdW.data(), dW.size(), atol_w, eps);
   if (gmp) {
     CHECK_CLOSE(what, dth.data(), wdth.data(), dth.size(), 4 * atol_w * n, 4 * eps);
-    // From the dU the call left in dW, the plain direction backward gives the same dθ bit for
-    // bit: the cached sin/cos are the ones it computes.
-    std::vector<T> again(dth.size(), nan);
-    CHECK_OK(gmpnn_cpu_gmp_direction_backward(dt, again.data(), dW.data(), th.data(), cols, n));
-    CHECK_CLOSE(what, dth.data(), again.data(), dth.size(), 0.0, 0.0);
+    // Without the cache the call gives the same dθ and dr bit for bit: the cached sin/cos are
+    // the ones the scan computes.
+    std::vector<T> dth2(dth.size(), nan), dr2(cols, nan), dW2(dW.size(), nan), dZ2(N, nan);
+    CHECK_OK(gmpnn_cpu_gmp_dense_backward(dt, nullptr, dW2.data(), dth2.data(), nullptr, dr2.data(),
+                                          dZ2.data(), dY.data(), Z.data(), X.data(), W.data(),
+                                          th.data(), nullptr, lambda.data(), rp, rows, n, cols,
+                                          act));
+    CHECK_CLOSE(what, dth2.data(), dth.data(), dth.size(), 0.0, 0.0);
+    CHECK_CLOSE(what, dr2.data(), dr.data(), dr.size(), 0.0, 0.0);
   }
 }
 
@@ -890,21 +907,26 @@ GMPNN_TEST(gmp_dense_backward) {
   uint64_t seed = 2300;
   for (const auto& sh : shapes)
     for (int act = 0; act < 2; ++act)
-      for (bool gmp : {false, true}) {
-        const bool want_dx = (seed % 3) != 0;
+      for (int mode = 0; mode < 3; ++mode) {  // SP, r without theta, GmP
+        const bool want_dx = (seed % 3) != 0, gmp = mode == 2, radius = mode == 1;
         for (bool use_cache : {false, true}) {
-          check_dense_backward<float>(sh[0], sh[1], sh[2], act, gmp, want_dx, use_cache, seed++);
-          check_dense_backward<double>(sh[0], sh[1], sh[2], act, gmp, want_dx, use_cache, seed++);
+          check_dense_backward<float>(sh[0], sh[1], sh[2], act, gmp, radius, want_dx, use_cache,
+                                      seed++);
+          check_dense_backward<double>(sh[0], sh[1], sh[2], act, gmp, radius, want_dx, use_cache,
+                                       seed++);
         }
       }
   float a[4] = {0, 0, 0, 0};
   // dtheta without dW scratch; theta with n < 2; bad act.
   CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, nullptr, a, a, a, a, a, a, a, a, a, nullptr, a,
-                                     1, 2, 1, 0) == GMPNN_E_ARG);
-  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, a, a, a, a, a, a, a, a, a, a, nullptr, a, 1, 1,
-                                     1, 0) == GMPNN_E_ARG);
+                                     a, 1, 2, 1, 0) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, a, a, a, a, a, a, a, a, a, a, nullptr, a, a, 1,
+                                     1, 1, 0) == GMPNN_E_ARG);
   CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, a, nullptr, a, nullptr, a, a, a, a, a, nullptr,
-                                     nullptr, nullptr, 1, 2, 1, 3) == GMPNN_E_ARG);
+                                     nullptr, nullptr, nullptr, 1, 2, 1, 3) == GMPNN_E_ARG);
+  // dr without lambda.
+  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, a, nullptr, a, a, a, a, a, a, a, nullptr,
+                                     nullptr, nullptr, a, 1, 2, 1, 0) == GMPNN_E_ARG);
 }
 
 GMPNN_TEST(gmp_epilogue_sizes) {

@@ -4,8 +4,9 @@
  *   gmpLinear(x, θ, λ, r) = r ⊙ act(x·u(θ)ᵀ + λ)  (GEMM + fused +λ → act → ×r epilogue)
  * The forward is u(θ) (leaving sin/cos for the backward on the CPU) and one gmp_dense_forward
  * call (the product with the epilogue fused where the fan-in is small); the backward is one
- * gmp_dense_backward call: dZ, dλ, dr in one pass, the GEMMs dX and dU, the division-free reverse
- * scan for dθ. SP/WN `linear` with a bias goes through the same two calls (ops/linalg.ts).
+ * gmp_dense_backward call: dY ⊙ act'(z) and its column sums in one pass (as for SP), the GEMMs dX
+ * and dU with r applied to the [out, in] operands, dr from those and λ, and the division-free
+ * reverse scan for dθ. SP/WN `linear` with a bias goes through the same two calls (ops/linalg.ts).
  */
 import { GmpnnError, callNative } from '../errors';
 import { native } from '../native';
@@ -111,7 +112,7 @@ export function gmpLinear(
     return y;
   }
   return record(y, op, inputs, (gy) => {
-    const gmp = { theta, cache, r: radius, wantTheta: theta !== null && theta.requiresGrad, wantR: radius.requiresGrad };
+    const gmp = { theta, cache, lambda, r: radius, wantTheta: theta !== null && theta.requiresGrad, wantR: radius.requiresGrad };
     const d = denseBackwardRaw(gy, z, x, U, gmp, code, op, { x: x.requiresGrad, w: false, lambda: lambda.requiresGrad });
     return theta ? [d.dx, d.dtheta, d.dlambda, d.dr] : [d.dx, d.dlambda, d.dr];
   });

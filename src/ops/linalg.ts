@@ -86,10 +86,15 @@ export function denseForwardRaw(x: Tensor, w: Tensor, lambda: Tensor, r: Tensor 
   return { y, z };
 }
 
-/** GmP's part of the dense backward: θ (w = u(θ)), the forward's sin/cos cache, and whether dθ is wanted. */
+/**
+ * GmP's part of the dense backward: θ (w = u(θ)), the forward's sin/cos cache, λ and r (dr is
+ * formed from the [out, in] operands and λ, not from a pass over the activations), and whether
+ * dθ and dr are wanted.
+ */
 export interface DenseBackwardGmp {
   theta: Tensor | null;
   cache: Tensor | null;
+  lambda: Tensor;
   r: Tensor;
   wantTheta: boolean;
   wantR: boolean;
@@ -118,7 +123,7 @@ export function denseBackwardRaw(
     native.gmpDenseBackward(
       dx ? dx.buffer() : null, dw ? dw.buffer() : null, dtheta ? dtheta.buffer() : null, dlambda ? dlambda.buffer() : null, dr ? dr.buffer() : null,
       dz.buffer(), gy.buffer(op), z.buffer(op), x.buffer(op), w.buffer(op), gmp?.theta ? gmp.theta.buffer(op) : null,
-      gmp?.cache ? gmp.cache.buffer() : null, gmp ? gmp.r.buffer(op) : null, B, n, m, act,
+      gmp?.cache ? gmp.cache.buffer() : null, gmp ? gmp.lambda.buffer(op) : null, gmp ? gmp.r.buffer(op) : null, B, n, m, act,
     ),
   );
   dz.dispose();

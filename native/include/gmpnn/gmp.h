@@ -76,10 +76,15 @@ gmpnn_status gmpnn_cuda_gmp_dense_forward(gmpnn_dtype dt, void* Y, void* Z, cons
                                           const void* W, const void* lambda, const void* r,
                                           int64_t rows, int64_t n, int64_t cols, int act);
 
-/* The dense layer's backward in one call (§4), the reverse of gmp_dense_forward:
- *   dZ [rows, cols] = G_Z = dY ⊙ act'(Z) ⊙ r (the caller's scratch), dlambda and dr as
- *   gmp_epilogue_backward (either may be NULL); dX [rows, n] = G_Z·W (NULL: not wanted);
- *   dW [cols, n] = G_Zᵀ·X (NULL: not wanted).
+/* The dense layer's backward in one call (§4), the reverse of gmp_dense_forward, whose Z
+ * (= X·Wᵀ + λ) and lambda it takes:
+ *   dlambda and dr as gmp_epilogue_backward (either may be NULL; dr needs lambda);
+ *   dX [rows, n] = G_Z·W (NULL: not wanted); dW [cols, n] = G_Zᵀ·X (NULL: not wanted), with
+ *   G_Z = dY ⊙ act'(Z) ⊙ r.
+ * dZ [rows, cols] is the caller's scratch; its contents afterwards are unspecified. With r the
+ * CPU keeps r out of the pass over the activations: G' = dY ⊙ act'(Z) and S = Σ_rows G' as for SP,
+ * then dX = G'·(r ⊙ W), D = G'ᵀ·X, dW = r ⊙ D, dλ = r ⊙ S and dr = Σ_rows G' ⊙ Z =
+ * Σ_k D_k·W_k + λ ⊙ S, all on [cols, n] operands (so dr holds only for the forward's Z).
  * GmP (theta != NULL, W = u(θ), n >= 2): dW is the caller's scratch for ∂L/∂U and
  * dtheta [cols, n-1] receives the reverse scan of gmp_direction_backward; dtheta = NULL skips
  * both; cache is what gmp_direction_forward_cached wrote for this theta, or NULL. theta = NULL
@@ -89,13 +94,15 @@ gmpnn_status gmpnn_cuda_gmp_dense_forward(gmpnn_dtype dt, void* Y, void* Z, cons
 gmpnn_status gmpnn_cpu_gmp_dense_backward(gmpnn_dtype dt, void* dX, void* dW, void* dtheta,
                                           void* dlambda, void* dr, void* dZ, const void* dY,
                                           const void* Z, const void* X, const void* W,
-                                          const void* theta, const double* cache, const void* r,
-                                          int64_t rows, int64_t n, int64_t cols, int act);
+                                          const void* theta, const double* cache,
+                                          const void* lambda, const void* r, int64_t rows,
+                                          int64_t n, int64_t cols, int act);
 gmpnn_status gmpnn_cuda_gmp_dense_backward(gmpnn_dtype dt, void* dX, void* dW, void* dtheta,
                                            void* dlambda, void* dr, void* dZ, const void* dY,
                                            const void* Z, const void* X, const void* W,
-                                           const void* theta, const double* cache, const void* r,
-                                           int64_t rows, int64_t n, int64_t cols, int act);
+                                           const void* theta, const double* cache,
+                                           const void* lambda, const void* r, int64_t rows,
+                                           int64_t n, int64_t cols, int act);
 
 #ifdef __cplusplus
 }
