@@ -127,6 +127,33 @@ Napi::Value DenseForward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// gmpDenseForwardTheta(Y, Z, U, cache|null, X, theta, lambda, r, rows, n, cols, act): U = u(θ)
+// is written (with the sin/cos cache), then the dense forward with W = U.
+Napi::Value DenseForwardTheta(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "gmpDenseForwardTheta";
+  Buffer *Y = ArgBuffer(info, 0, op), *Z = ArgBuffer(info, 1, op), *U = ArgBuffer(info, 2, op),
+         *cache = ArgBuffer(info, 3, op, true), *X = ArgBuffer(info, 4, op),
+         *theta = ArgBuffer(info, 5, op), *lambda = ArgBuffer(info, 6, op),
+         *r = ArgBuffer(info, 7, op);
+  int64_t rows = ArgInt(info, 8, op), n = ArgInt(info, 9, op), cols = ArgInt(info, 10, op),
+          act = ArgInt(info, 11, op);
+  SameDeviceDtype(env, op, {Y, Z, U, X, theta, lambda, r});
+  if (rows < 0 || n < 2 || cols < 0) Throw(env, "E_SHAPE", "gmpDenseForwardTheta: need rows, cols >= 0 and n >= 2");
+  Fits(env, op, "Y", Y, rows * cols);
+  Fits(env, op, "Z", Z, rows * cols);
+  Fits(env, op, "U", U, cols * n);
+  Fits(env, op, "X", X, rows * n);
+  Fits(env, op, "theta", theta, cols * (n - 1));
+  Fits(env, op, "lambda", lambda, cols);
+  Fits(env, op, "r", r, cols);
+  CheckCache(env, op, cache, U, cols, n);
+  GMPNN_CALL(env, Z->device(), gmp_dense_forward_theta, Z->dtype(), Y->data(), Z->data(),
+             U->data(), cache ? (double*)cache->data() : nullptr, X->data(), theta->data(),
+             lambda->data(), r->data(), rows, n, cols, (int)act);
+  return env.Undefined();
+}
+
 // gmpDenseBackward(dX|null, dW|null, dtheta|null, dlambda|null, dr|null, dZ, dY, Z, X, W,
 //                  theta|null, cache|null, lambda|null, r|null, rows, n, cols, act)
 Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
@@ -174,6 +201,7 @@ Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
 
 void RegisterGmp(Napi::Env env, Napi::Object exports) {
   exports.Set("gmpDenseForward", Napi::Function::New(env, DenseForward));
+  exports.Set("gmpDenseForwardTheta", Napi::Function::New(env, DenseForwardTheta));
   exports.Set("gmpDenseBackward", Napi::Function::New(env, DenseBackward));
   exports.Set("gmpDirectionForward", Napi::Function::New(env, DirectionForward));
   exports.Set("gmpDirectionBackward", Napi::Function::New(env, DirectionBackward));

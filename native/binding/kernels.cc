@@ -258,6 +258,43 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// adamStepMany(lr, beta1, beta2, eps, weightDecay, decoupled, count,
+//              param0, m0, v0, grad0, step0, param1, ...): adam_step on each of count parameter
+// tensors in one call (a model's whole update: one binding crossing instead of one per tensor).
+// Every argument is checked before any tensor is updated.
+Napi::Value AdamStepMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "adamStepMany";
+  double lr = ArgNumber(info, 0, op), b1 = ArgNumber(info, 1, op), b2 = ArgNumber(info, 2, op),
+         eps = ArgNumber(info, 3, op), wd = ArgNumber(info, 4, op);
+  bool decoupled = ArgBool(info, 5, op);
+  int64_t count = ArgInt(info, 6, op);
+  if (count < 0 || info.Length() != (size_t)(7 + 5 * count))
+    Throw(env, "E_ARG", "adamStepMany: expected 5 arguments (param, m, v, grad, step) per tensor");
+  struct Item {
+    Buffer *p, *m, *v, *g;
+    int64_t step;
+  };
+  std::vector<Item> items((size_t)count);
+  for (int64_t t = 0; t < count; ++t) {
+    const size_t a = 7 + 5 * (size_t)t;
+    Item& it = items[(size_t)t];
+    it.p = ArgBuffer(info, a, op);
+    it.m = ArgBuffer(info, a + 1, op);
+    it.v = ArgBuffer(info, a + 2, op);
+    it.g = ArgBuffer(info, a + 3, op);
+    it.step = ArgInt(info, a + 4, op);
+    SameDeviceDtype(env, op, {it.p, it.m, it.v, it.g});
+    Fits(env, op, "grad", it.g, it.p->numel());
+    Fits(env, op, "m", it.m, it.p->numel());
+    Fits(env, op, "v", it.v, it.p->numel());
+  }
+  for (const Item& it : items)
+    GMPNN_CALL(env, it.p->device(), adam_step, it.p->dtype(), it.p->data(), it.m->data(),
+               it.v->data(), it.g->data(), it.p->numel(), lr, b1, b2, eps, wd, decoupled, it.step);
+  return env.Undefined();
+}
+
 // rngUniform(out, seed, offset, low, high) / rngNormal(out, seed, offset, mean, std)
 // seed and offset are integers below 2^53.
 Napi::Value RngUniform(const Napi::CallbackInfo& info) {
@@ -299,6 +336,7 @@ void RegisterKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("softmaxXentBackward", Napi::Function::New(env, XentBackward));
   exports.Set("sgdStep", Napi::Function::New(env, SgdStep));
   exports.Set("adamStep", Napi::Function::New(env, AdamStep));
+  exports.Set("adamStepMany", Napi::Function::New(env, AdamStepMany));
   exports.Set("rngUniform", Napi::Function::New(env, RngUniform));
   exports.Set("rngNormal", Napi::Function::New(env, RngNormal));
 }

@@ -796,6 +796,16 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_dense_forward(gmpnn_dtype dt, void* Y, voi
   });
 }
 
+extern "C" gmpnn_status gmpnn_cpu_gmp_dense_forward_theta(gmpnn_dtype dt, void* Y, void* Z,
+                                                          void* U, double* cache, const void* X,
+                                                          const void* theta, const void* lambda,
+                                                          const void* r, int64_t rows, int64_t n,
+                                                          int64_t cols, int act) {
+  gmpnn_status st = gmpnn_cpu_gmp_direction_forward_cached(dt, U, cache, theta, cols, n);
+  if (st != GMPNN_OK) return st;
+  return gmpnn_cpu_gmp_dense_forward(dt, Y, Z, X, U, lambda, r, rows, n, cols, act);
+}
+
 // gmp_dense_backward with a radius (§4), r kept out of the pass over the activations:
 //   G' = dY ⊙ act'(Z), S = Σ_rows G'  (the SP pass: no ×r per element, no Σ dY·act(z))
 //   dX = G'·(r ⊙ W), D = G'ᵀ·X, dU = r ⊙ D, dλ = r ⊙ S,

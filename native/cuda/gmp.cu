@@ -448,6 +448,16 @@ extern "C" gmpnn_status gmpnn_cuda_gmp_dense_forward(gmpnn_dtype dt, void* Y, vo
   return gmpnn_cuda_gmp_epilogue_forward(dt, Y, Z, lambda, r, rows, cols, act);
 }
 
+extern "C" gmpnn_status gmpnn_cuda_gmp_dense_forward_theta(gmpnn_dtype dt, void* Y, void* Z,
+                                                           void* U, double* cache, const void* X,
+                                                           const void* theta, const void* lambda,
+                                                           const void* r, int64_t rows, int64_t n,
+                                                           int64_t cols, int act) {
+  gmpnn_status st = gmpnn_cuda_gmp_direction_forward_cached(dt, U, cache, theta, cols, n);
+  if (st != GMPNN_OK) return st;
+  return gmpnn_cuda_gmp_dense_forward(dt, Y, Z, X, U, lambda, r, rows, n, cols, act);
+}
+
 extern "C" gmpnn_status gmpnn_cuda_gmp_dense_backward(gmpnn_dtype dt, void* dX, void* dW,
                                                       void* dtheta, void* dlambda, void* dr,
                                                       void* dZ, const void* dY, const void* Z,

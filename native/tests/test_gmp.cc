@@ -817,6 +817,48 @@ GMPNN_TEST(gmp_dense_forward) {
         GMPNN_E_ARG);
 }
 
+// gmp_dense_forward_theta against the two calls it stands for (direction forward with the cache,
+// then the dense forward on that U): the same U, cache, Z and Y bit for bit.
+template <typename T>
+void check_dense_forward_theta(int64_t rows, int64_t n, int64_t cols, int act, uint64_t seed) {
+  Rand rng(seed);
+  const gmpnn_dtype dt = dtype_of<T>();
+  const size_t N = (size_t)(rows * cols), nc = (size_t)gmpnn_gmp_direction_cache_len(cols, n);
+  const T nan = std::numeric_limits<T>::quiet_NaN();
+  std::vector<T> X = rng.vec<T>((size_t)(rows * n)), th = rng.vec<T>((size_t)(cols * (n - 1)), -1, 4),
+                 lam = rng.vec<T>((size_t)cols), r = rng.vec<T>((size_t)cols, -1.5, 1.5);
+  std::vector<T> wU((size_t)(cols * n), nan), wZ(N, nan), wY(N, nan), U = wU, Z = wZ, Y = wY;
+  std::vector<double> wc(nc, -7.0), c(nc, -7.0);
+  CHECK_OK(gmpnn_cpu_gmp_direction_forward_cached(dt, wU.data(), wc.data(), th.data(), cols, n));
+  CHECK_OK(gmpnn_cpu_gmp_dense_forward(dt, wY.data(), wZ.data(), X.data(), wU.data(), lam.data(),
+                                       r.data(), rows, n, cols, act));
+  CHECK_OK(gmpnn_cpu_gmp_dense_forward_theta(dt, Y.data(), Z.data(), U.data(), c.data(), X.data(),
+                                             th.data(), lam.data(), r.data(), rows, n, cols, act));
+  char what[160];
+  std::snprintf(what, sizeof what, "dense forward theta %s rows=%lld n=%lld cols=%lld act=%d",
+                sizeof(T) == 4 ? "f32" : "f64", (long long)rows, (long long)n, (long long)cols, act);
+  CHECK_CLOSE(what, U.data(), wU.data(), U.size(), 0.0, 0.0);
+  CHECK_CLOSE(what, c.data(), wc.data(), c.size(), 0.0, 0.0);
+  CHECK_CLOSE(what, Z.data(), wZ.data(), N, 0.0, 0.0);
+  CHECK_CLOSE(what, Y.data(), wY.data(), N, 0.0, 0.0);
+}
+
+GMPNN_TEST(gmp_dense_forward_theta) {
+  const int64_t shapes[][3] = {{455, 13, 100}, {32, 16, 100}, {7, 2, 3}, {1, 40, 9}, {0, 4, 6}};
+  uint64_t seed = 2200;
+  for (const auto& sh : shapes)
+    for (int act = 0; act < 2; ++act) {
+      check_dense_forward_theta<float>(sh[0], sh[1], sh[2], act, seed++);
+      check_dense_forward_theta<double>(sh[0], sh[1], sh[2], act, seed++);
+    }
+  float a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  // Fan-in 1 has no angles; a NULL theta.
+  CHECK(gmpnn_cpu_gmp_dense_forward_theta(GMPNN_F32, a, a, a, nullptr, a, a, a, a, 2, 1, 2, 0) ==
+        GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_dense_forward_theta(GMPNN_F32, a, a, a, nullptr, a, nullptr, a, a, 2, 2, 2,
+                                          0) == GMPNN_E_ARG);
+}
+
 // gmp_dense_backward against the separate steps it stands for: the epilogue backward, reference
 // GEMMs for dX = G_Z·W and dW = G_Zᵀ·X, and the direction backward on dW (GmP). SP (theta NULL,
 // dW the weight gradient, r NULL) and GmP, both activations, optional outputs left out, outputs

@@ -181,6 +181,37 @@ void run_dense_forward() {
     }
 }
 
+// gmp_dense_forward_theta on the device against the CPU entry (U and the outputs; the CUDA
+// direction kernels leave the cache alone).
+template <typename T>
+void run_dense_forward_theta() {
+  Rand rng(63 + sizeof(T));
+  const int64_t shapes[][3] = {{455, 13, 100}, {33, 40, 17}, {5, 2, 3}};
+  for (const auto& sh : shapes)
+    for (int act = 0; act < 2; ++act) {
+      const int64_t rows = sh[0], n = sh[1], cols = sh[2];
+      const size_t ne = (size_t)(rows * cols);
+      std::vector<T> X = rng.vec<T>((size_t)(rows * n)), th = rng.vec<T>((size_t)(cols * (n - 1)), 0.0, 3.0),
+                     lam = rng.vec<T>((size_t)cols), r = rng.vec<T>((size_t)cols, -1.5, 1.5);
+      std::vector<T> wU = nans<T>((size_t)(cols * n)), wZ = nans<T>(ne), wY = nans<T>(ne);
+      CHECK_OK(gmpnn_cpu_gmp_dense_forward_theta(dtype_of<T>(), wY.data(), wZ.data(), wU.data(),
+                                                 nullptr, X.data(), th.data(), lam.data(),
+                                                 r.data(), rows, n, cols, act));
+      Dev<T> dX(X), dth(th), dl(lam), dr(r), dU(nans<T>((size_t)(cols * n))), dZ(nans<T>(ne)),
+          dY(nans<T>(ne));
+      CHECK_OK(gmpnn_cuda_gmp_dense_forward_theta(dtype_of<T>(), dY.p, dZ.p, dU.p, nullptr, dX.p,
+                                                  dth.p, dl.p, dr.p, rows, n, cols, act));
+      const std::string what = " rows=" + std::to_string(rows) + " n=" + std::to_string(n) +
+                               " cols=" + std::to_string(cols) + " act=" + std::to_string(act);
+      CHECK_CLOSE(("dense forward theta U" + what).c_str(), dU.down().data(), wU.data(),
+                  wU.size(), tol<T>(), tol<T>());
+      CHECK_CLOSE(("dense forward theta Z" + what).c_str(), dZ.down().data(), wZ.data(), ne,
+                  tol<T>() * std::sqrt((double)n + 1), tol<T>());
+      CHECK_CLOSE(("dense forward theta Y" + what).c_str(), dY.down().data(), wY.data(), ne,
+                  tol<T>() * std::sqrt((double)n + 1), tol<T>());
+    }
+}
+
 // gmp_dense_backward on the device against the CPU entry: SP (theta NULL) and GmP, both
 // activations, dX wanted or not.
 template <typename T>
@@ -248,6 +279,9 @@ void run_dense_backward() {
 
 GMPNN_TEST(gmp_cuda_parity_dense_forward) {
   CUDA_TEST_BODY(run_dense_forward<float>(); run_dense_forward<double>());
+}
+GMPNN_TEST(gmp_cuda_parity_dense_forward_theta) {
+  CUDA_TEST_BODY(run_dense_forward_theta<float>(); run_dense_forward_theta<double>());
 }
 GMPNN_TEST(gmp_cuda_parity_dense_backward) {
   CUDA_TEST_BODY(run_dense_backward<float>(); run_dense_backward<double>());

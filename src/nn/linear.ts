@@ -16,7 +16,7 @@ import { zeros } from '../ops/creation';
 import { div, mul, relu, sqrt } from '../ops/elementwise';
 import { sum } from '../ops/reduction';
 import { linear } from '../ops/linalg';
-import { gmpFromCartesian, gmpLinear, Activation } from '../ops/gmp';
+import { gmpFromCartesian, gmpLinear, gmpWorkspace, gmpWorkspaceFits, Activation, GmpWorkspace } from '../ops/gmp';
 import { fmt } from '../ops/util';
 
 export type Parameterization = 'sp' | 'wn' | 'gmp';
@@ -46,6 +46,8 @@ export class Linear extends Module {
   radius: Tensor | null = null;
   /** GmP with fan-in 1: the fixed sign of each unit's weight ([out, 1], not trained). */
   direction: Tensor | null = null;
+  /** GmP: u(θ), its sin/cos cache and the dU scratch, reused by every step (not state). */
+  private workspace: GmpWorkspace | null = null;
 
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
     super();
@@ -93,8 +95,17 @@ export class Linear extends Module {
   forward(x: Tensor): Tensor {
     if (x.rank !== 2 || x.shape[1] !== this.inFeatures)
       throw new GmpnnError('E_SHAPE', `Linear(${this.inFeatures}, ${this.outFeatures}): expected input [batch, ${this.inFeatures}], got ${fmt(x.shape)}`);
-    if (this.parameterization === 'gmp')
-      return gmpLinear(x, this.theta, this.lambda!, this.radius!, this.activation, this.direction ?? undefined);
+    if (this.parameterization === 'gmp') {
+      let ws: GmpWorkspace | undefined;
+      if (this.theta) {
+        if (!gmpWorkspaceFits(this.workspace, this.theta)) {
+          this.disposeWorkspace();
+          this.workspace = gmpWorkspace(this.theta);
+        }
+        ws = this.workspace!;
+      }
+      return gmpLinear(x, this.theta, this.lambda!, this.radius!, this.activation, this.direction ?? undefined, ws);
+    }
     const w = this.parameterization === 'sp' ? this.weight! : this.effectiveWeight();
     return linear(x, w, this.bias, this.activation);
   }
@@ -107,6 +118,19 @@ export class Linear extends Module {
       return mul(this.v!, div(this.g!, norm));
     }
     throw new GmpnnError('E_UNSUPPORTED', 'effectiveWeight: use geometry.toCartesian for GmP layers');
+  }
+
+  override dispose(): void {
+    this.disposeWorkspace();
+    super.dispose();
+  }
+
+  private disposeWorkspace(): void {
+    if (!this.workspace) return;
+    this.workspace.u.dispose();
+    this.workspace.cache?.dispose();
+    this.workspace.dU.dispose();
+    this.workspace = null;
   }
 
   /** The effective bias of each unit (SP/WN: bias or 0; GmP: λ, which acts before ×r). */

@@ -113,9 +113,10 @@ export abstract class Module {
     return { missing, unexpected };
   }
 
-  /** Frees every parameter and buffer. */
+  /** Frees every parameter and buffer, and whatever else submodules hold (their dispose()). */
   dispose(): void {
-    for (const p of this.parameters()) p.dispose();
-    for (const [, b] of this.namedBuffers()) b.dispose();
+    for (const p of this._parameters.values()) p?.dispose();
+    for (const b of this._buffers.values()) b.dispose();
+    for (const m of this._modules.values()) m.dispose();
   }
 }

@@ -2,15 +2,15 @@
  * GmP ops (GMP_SPEC.md §2–§4) on the fused native kernels:
  *   gmpDirection(θ) = u(θ)                       (prefix product of sines)
  *   gmpLinear(x, θ, λ, r) = r ⊙ act(x·u(θ)ᵀ + λ)  (GEMM + fused +λ → act → ×r epilogue)
- * The forward is u(θ) (leaving sin/cos for the backward on the CPU) and one gmp_dense_forward
- * call (the product with the epilogue fused where the fan-in is small); the backward is one
+ * The forward is one gmp_dense_forward_theta call: u(θ) (leaving sin/cos for the backward on the
+ * CPU) and the product with the epilogue (fused where the fan-in is small); the backward is one
  * gmp_dense_backward call: dY ⊙ act'(z) and its column sums in one pass (as for SP), the GEMMs dX
  * and dU with r applied to the [out, in] operands, dr from those and λ, and the division-free
  * reverse scan for dθ. SP/WN `linear` with a bias goes through the same two calls (ops/linalg.ts).
  */
 import { GmpnnError, callNative } from '../errors';
 import { native } from '../native';
-import { Tensor, empty } from '../tensor';
+import { Tensor, empty, keep } from '../tensor';
 import { record, needsGrad } from '../autograd';
 import { assertSameKind, assertTensor, fmt } from './util';
 import { denseBackwardRaw, denseForwardRaw } from './linalg';
@@ -18,10 +18,10 @@ import { denseBackwardRaw, denseForwardRaw } from './linalg';
 export type Activation = 'relu' | 'none';
 const ACT: Record<Activation, number> = { none: 0, relu: 1 };
 
-function directionRaw(theta: Tensor, cache: Tensor | null = null): Tensor {
+function directionRaw(theta: Tensor): Tensor {
   const [m, k] = theta.shape;
   const u = empty([m, k + 1], theta.dtype, theta.device);
-  callNative(() => native.gmpDirectionForward(u.buffer(), theta.buffer('gmpDirection'), m, k + 1, cache ? cache.buffer() : null));
+  callNative(() => native.gmpDirectionForward(u.buffer(), theta.buffer('gmpDirection'), m, k + 1));
   return u;
 }
 
@@ -33,6 +33,37 @@ function directionCache(theta: Tensor): Tensor | null {
   if (theta.device !== 'cpu') return null;
   const [m, k] = theta.shape;
   return empty([8 * Math.ceil(m / 4) * k], 'float64', 'cpu');
+}
+
+/**
+ * @internal Reusable buffers of one GmP layer (nn.Linear keeps one): u(θ), its sin/cos cache and
+ * the backward's dU scratch, so a training step allocates none of them. u and the cache are
+ * functions of θ alone, rewritten by every forward: graphs that share them see their own values
+ * as long as θ is unchanged between forward and backward, which every graph already requires of
+ * θ itself. dU lives only inside one backward call.
+ */
+export interface GmpWorkspace {
+  u: Tensor;
+  cache: Tensor | null;
+  dU: Tensor;
+}
+
+/** @internal A workspace for θ's shape, dtype and device (kept tensors; the owner disposes them). */
+export function gmpWorkspace(theta: Tensor): GmpWorkspace {
+  const [m, k] = theta.shape;
+  return {
+    u: keep(empty([m, k + 1], theta.dtype, theta.device)),
+    cache: theta.device === 'cpu' ? keep(directionCache(theta)!) : null,
+    dU: keep(empty([m, k + 1], theta.dtype, theta.device)),
+  };
+}
+
+/** @internal Whether a workspace fits θ (same shape, dtype, device, not disposed). */
+export function gmpWorkspaceFits(ws: GmpWorkspace | null, theta: Tensor): ws is GmpWorkspace {
+  return (
+    ws !== null && !ws.u.isDisposed && ws.u.dtype === theta.dtype && ws.u.device === theta.device &&
+    ws.u.shape[0] === theta.shape[0] && ws.u.shape[1] === theta.shape[1] + 1
+  );
 }
 
 function directionBackwardRaw(dU: Tensor, theta: Tensor): Tensor {
@@ -70,6 +101,7 @@ export function gmpFromCartesian(w: Tensor, absLast = false): { theta: Tensor; r
 /**
  * The GmP dense layer: y = r ⊙ act(x·u(θ)ᵀ + λ). x [B, n], theta [m, n−1], lambda [m], radius [m].
  * For n = 1 pass `direction` ([m, 1], the fixed signs) instead of theta (theta = null).
+ * `workspace` (internal, from gmpWorkspace) supplies u(θ), the sin/cos cache and the dU scratch.
  */
 export function gmpLinear(
   x: Tensor,
@@ -78,42 +110,60 @@ export function gmpLinear(
   radius: Tensor,
   activation: Activation = 'relu',
   direction?: Tensor,
+  workspace?: GmpWorkspace,
 ): Tensor {
   const op = 'gmpLinear';
   assertTensor(x, op, 'x');
   assertTensor(lambda, op, 'lambda');
   assertTensor(radius, op, 'radius');
   if (!(activation in ACT)) throw new GmpnnError('E_ARG', `${op}: activation must be 'relu' or 'none', got ${String(activation)}`);
-  let U: Tensor;
-  let cache: Tensor | null = null;
   if (theta) {
     checkTheta(theta, op);
     assertSameKind(op, x, theta, lambda, radius);
-    if (needsGrad(theta)) cache = directionCache(theta);
-    U = directionRaw(theta, cache);
   } else {
     if (!direction) throw new GmpnnError('E_ARG', `${op}: needs theta, or direction for fan-in 1`);
     assertSameKind(op, x, direction, lambda, radius);
-    U = direction;
   }
-  const [m, n] = U.shape;
-  if (x.rank !== 2 || x.shape[1] !== n || lambda.rank !== 1 || lambda.shape[0] !== m || radius.rank !== 1 || radius.shape[0] !== m) {
-    if (theta) U.dispose();
-    cache?.dispose();
+  const m = theta ? theta.shape[0] : direction!.shape[0];
+  const n = theta ? theta.shape[1] + 1 : direction!.shape[1];
+  if (x.rank !== 2 || x.shape[1] !== n || lambda.rank !== 1 || lambda.shape[0] !== m || radius.rank !== 1 || radius.shape[0] !== m)
     throw new GmpnnError('E_SHAPE', `${op}: expected x [B, ${n}], lambda [${m}], radius [${m}], got x ${fmt(x.shape)}, theta ${theta ? fmt(theta.shape) : '-'}, lambda ${fmt(lambda.shape)}, radius ${fmt(radius.shape)}`);
-  }
   const code = ACT[activation];
-  const { y, z } = denseForwardRaw(x, U, lambda, radius, code, op);
   const inputs = theta ? [x, theta, lambda, radius] : [x, lambda, radius];
-  if (!needsGrad(...inputs)) {
-    z.dispose();
-    cache?.dispose();
-    if (theta) U.dispose();
-    return y;
+  const grad = needsGrad(...inputs);
+  let U: Tensor;
+  let cache: Tensor | null = null;
+  let y: Tensor, z: Tensor;
+  if (theta) {
+    const ws = workspace && gmpWorkspaceFits(workspace, theta) ? workspace : null;
+    U = ws ? ws.u : empty([m, n], theta.dtype, theta.device);
+    if (needsGrad(theta)) cache = ws ? ws.cache : directionCache(theta);
+    const B = x.shape[0];
+    z = empty([B, m], x.dtype, x.device);
+    y = empty([B, m], x.dtype, x.device);
+    callNative(() =>
+      native.gmpDenseForwardTheta(
+        y.buffer(), z.buffer(), U.buffer(), cache ? cache.buffer() : null, x.buffer(op), theta.buffer(op),
+        lambda.buffer(op), radius.buffer(op), B, n, m, code,
+      ),
+    );
+    if (!grad) {
+      z.dispose();
+      if (!ws) U.dispose();
+      return y;
+    }
+  } else {
+    U = direction!;
+    ({ y, z } = denseForwardRaw(x, U, lambda, radius, code, op));
+    if (!grad) {
+      z.dispose();
+      return y;
+    }
   }
+  const dUScratch = theta && workspace && gmpWorkspaceFits(workspace, theta) ? workspace.dU : null;
   return record(y, op, inputs, (gy) => {
     const gmp = { theta, cache, lambda, r: radius, wantTheta: theta !== null && theta.requiresGrad, wantR: radius.requiresGrad };
-    const d = denseBackwardRaw(gy, z, x, U, gmp, code, op, { x: x.requiresGrad, w: false, lambda: lambda.requiresGrad });
+    const d = denseBackwardRaw(gy, z, x, U, gmp, code, op, { x: x.requiresGrad, w: false, lambda: lambda.requiresGrad }, dUScratch);
     return theta ? [d.dx, d.dtheta, d.dlambda, d.dr] : [d.dx, d.dlambda, d.dr];
   });
 }

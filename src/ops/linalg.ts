@@ -108,6 +108,7 @@ export interface DenseBackwardGmp {
 export function denseBackwardRaw(
   gy: Tensor, z: Tensor, x: Tensor, w: Tensor, gmp: DenseBackwardGmp | null, act: number, op: string,
   want: { x: boolean; w: boolean; lambda: boolean },
+  dUScratch: Tensor | null = null,
 ): { dx: Tensor | null; dw: Tensor | null; dlambda: Tensor | null; dr: Tensor | null; dtheta: Tensor | null } {
   const [B, n] = x.shape;
   const m = w.shape[0];
@@ -115,7 +116,8 @@ export function denseBackwardRaw(
   const wantTheta = !!gmp && gmp.theta !== null && gmp.wantTheta;
   const dz = e([B, m]); // G_Z, scratch
   const dx = want.x ? e([B, n]) : null;
-  const dw = want.w || wantTheta ? e([m, n]) : null;
+  // With θ, dw is scratch for dU: the caller's (a layer's workspace) when given.
+  const dw = want.w || wantTheta ? (wantTheta && gmp!.theta && dUScratch ? dUScratch : e([m, n])) : null;
   const dlambda = want.lambda ? e([m]) : null;
   const dr = gmp && gmp.wantR ? e([m]) : null;
   const dtheta = wantTheta ? e([m, n - 1]) : null;
@@ -128,7 +130,7 @@ export function denseBackwardRaw(
   );
   dz.dispose();
   if (gmp?.theta) {
-    dw?.dispose(); // dU: scratch for the reverse scan
+    if (dw !== dUScratch) dw?.dispose(); // dU: scratch for the reverse scan
     return { dx, dw: null, dlambda, dr, dtheta };
   }
   return { dx, dw, dlambda, dr, dtheta };

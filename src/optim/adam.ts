@@ -1,6 +1,6 @@
 /** Adam and AdamW (torch.optim semantics; AdamW decouples the weight decay). */
 import { callNative } from '../errors';
-import { native } from '../native';
+import { native, NativeBuffer } from '../native';
 import { Tensor } from '../tensor';
 import { Optimizer, checkHyper } from './optimizer';
 
@@ -26,6 +26,26 @@ export class Adam extends Optimizer {
     this.beta2 = checkHyper(name, 'beta2', b2, 0, 0.999999);
     this.eps = checkHyper(name, 'eps', options.eps ?? 1e-8, 0);
     this.weightDecay = checkHyper(name, 'weightDecay', options.weightDecay ?? defaultDecay, 0);
+  }
+
+  /** One native call for every parameter with a gradient (torch's foreach path). */
+  override step(): void {
+    this.stepCount++;
+    checkHyper('Adam', 'lr', this.lr, 0);
+    const args: (NativeBuffer | number | boolean)[] = [this.lr, this.beta1, this.beta2, this.eps, this.weightDecay, this.decoupled, 0];
+    let count = 0;
+    for (const p of this.params) {
+      const grad = p.grad;
+      if (!grad) continue;
+      const step = (this.steps.get(p) ?? 0) + 1;
+      args.push(p.buffer('Adam'), this.slot(p, 'm').buffer(), this.slot(p, 'v').buffer(), grad.buffer('Adam'), step);
+      count++;
+    }
+    if (count === 0) return;
+    args[6] = count;
+    callNative(() => native.adamStepMany(...args));
+    // Step counts advance only once the update went through.
+    for (const p of this.params) if (p.grad) this.steps.set(p, (this.steps.get(p) ?? 0) + 1);
   }
 
   protected update(p: Tensor, grad: Tensor): void {

@@ -79,6 +79,63 @@ describe('GmP layer semantics (GMP_SPEC.md §3)', () => {
   });
 });
 
+describe('GmP layer workspace (u(θ), sin/cos cache, dU reused across steps)', () => {
+  for (const dtype of ['float64', 'float32'] as const) {
+    it(`${dtype}: the layer's output and gradients equal the functional gmpLinear's, step after step`, () => {
+      g.manualSeed(11);
+      const layer = new g.nn.Linear(6, 5, { parameterization: 'gmp', activation: 'relu', dtype });
+      g.assign(layer.lambda!, [0.2, -0.1, 0.05, 0.3, -0.25]);
+      const opt = new g.optim.Adam(layer.parameters(), { lr: 0.05 });
+      for (let step = 0; step < 3; step++) {
+        const x = g.keep(g.randn([9, 6], { dtype, seed: 40 + step }));
+        x.requiresGrad = true;
+        g.tidy(() => {
+          opt.zeroGrad();
+          const yl = layer.forward(x);
+          weightedLoss(yl).backward();
+          const got = [yl, x.grad!, layer.theta!.grad!, layer.lambda!.grad!, layer.radius!.grad!].map((t) => Array.from(t.dataSync()));
+          const leaf = (t: g.Tensor): g.Tensor => {
+            const d = t.detach();
+            d.requiresGrad = true;
+            return d;
+          };
+          const th = leaf(layer.theta!), la = leaf(layer.lambda!), ra = leaf(layer.radius!), x2 = leaf(x);
+          const yf = g.gmpLinear(x2, th, la, ra, 'relu');
+          weightedLoss(yf).backward();
+          const want = [yf, x2.grad!, th.grad!, la.grad!, ra.grad!].map((t) => Array.from(t.dataSync()));
+          for (let i = 0; i < got.length; i++) expect(got[i]).to.deep.equal(want[i], `step ${step} output ${i}`);
+          x.grad!.dispose();
+          x.grad = null;
+          opt.step();
+        });
+      }
+    });
+  }
+  it('two forwards before one backward (same θ) give each graph its own gradients', () => {
+    g.manualSeed(12);
+    const layer = new g.nn.Linear(4, 3, { parameterization: 'gmp', activation: 'relu', ...f64 });
+    const xa = g.randn([5, 4], { ...f64, seed: 1 }), xb = g.randn([5, 4], { ...f64, seed: 2 });
+    const ya = layer.forward(xa);
+    layer.forward(xb); // rewrites the shared u(θ) and cache with the same values
+    weightedLoss(ya).backward();
+    const got = layer.parameters().map((p) => Array.from(p.grad!.dataSync()));
+    layer.parameters().forEach((p) => { p.grad!.dispose(); p.grad = null; });
+    weightedLoss(layer.forward(xa)).backward();
+    const want = layer.parameters().map((p) => Array.from(p.grad!.dataSync()));
+    expect(got).to.deep.equal(want);
+  });
+  it('dispose() frees it, also through a parent module', () => {
+    const before = g.memory().numTensors;
+    const model = g.models.mlp({ inFeatures: 7, hidden: 8, out: 1, parameterization: 'gmp' });
+    g.tidy(() => {
+      g.mae(model.forward(g.randn([4, 7])), g.zeros([4, 1])).backward();
+    });
+    model.parameters().forEach((p) => p.grad?.dispose());
+    model.dispose();
+    expect(g.memory().numTensors).to.equal(before);
+  });
+});
+
 describe('geometry', () => {
   it('toCartesian ∘ toHyperspherical is the identity', () => {
     const w = g.randn([8, 6], { ...f64, seed: 4 });

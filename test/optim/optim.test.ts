@@ -74,6 +74,43 @@ describe('optim: updates match the torch.optim formulas', () => {
     }
     expectClose(p32.dataSync(), p64.dataSync(), 1e-6, 1e-6);
   });
+  it('one Adam over several tensors (one native call) equals one Adam per tensor, and skips tensors without a gradient', () => {
+    const init = [[1, 2, 3], [-0.5], [4, 5]];
+    const mk = () => init.map((v) => g.tensor(v, [v.length], { ...f64, requiresGrad: true }));
+    const joint = mk();
+    const alone = mk();
+    const oj = new g.optim.Adam(joint, { lr: 0.05, weightDecay: 0.01 });
+    const oa = alone.map((p) => new g.optim.Adam([p], { lr: 0.05, weightDecay: 0.01 }));
+    for (let t = 0; t < 4; t++) {
+      for (let i = 0; i < init.length; i++) {
+        // tensor 1 has no gradient at step 2: neither its value nor its step count moves
+        const has = !(i === 1 && t === 2);
+        for (const ps of [joint, alone]) {
+          ps[i].grad?.dispose();
+          ps[i].grad = has ? g.keep(g.tensor(init[i].map((x, k) => Math.sin(x * (t + 1) + k)), [init[i].length], f64)) : null;
+        }
+      }
+      oj.step();
+      oa.forEach((o) => o.step());
+      for (let i = 0; i < init.length; i++) expect(Array.from(joint[i].dataSync())).to.deep.equal(Array.from(alone[i].dataSync()), `step ${t} tensor ${i}`);
+    }
+  });
+  it('a bad tensor in a joint Adam step is refused before any tensor moves', () => {
+    const a = g.tensor([1, 2], [2], { ...f64, requiresGrad: true });
+    const b = g.tensor([3, 4, 5], [3], { ...f64, requiresGrad: true });
+    const opt = new g.optim.Adam([a, b], { lr: 0.1 });
+    a.grad = g.keep(g.tensor([1, 1], [2], f64));
+    b.grad = g.keep(g.tensor([1, 1], [2], f64)); // too short for b
+    expect(() => opt.step()).to.throw(/adamStepMany.*grad/);
+    expect(Array.from(a.dataSync())).to.deep.equal([1, 2]);
+    expect(Array.from(b.dataSync())).to.deep.equal([3, 4, 5]);
+    b.grad.dispose();
+    b.grad = g.keep(g.tensor([1, 1, 1], [3], f64));
+    opt.step(); // the refused step did not count: this is step 1 for both (Δ = lr·1/(1 + eps))
+    const d = 0.1 / (1 + 1e-8);
+    expectClose(a.dataSync(), [1 - d, 2 - d], 1e-14, 1e-14);
+    expectClose(b.dataSync(), [3 - d, 4 - d, 5 - d], 1e-14, 1e-14);
+  });
   it('state dict round trip continues the same trajectory', () => {
     const mk = () => g.tensor([1, 2, 3], [3], { ...f64, requiresGrad: true });
     const pa = mk(), pb = mk();

@@ -76,6 +76,19 @@ gmpnn_status gmpnn_cuda_gmp_dense_forward(gmpnn_dtype dt, void* Y, void* Z, cons
                                           const void* W, const void* lambda, const void* r,
                                           int64_t rows, int64_t n, int64_t cols, int act);
 
+/* The GmP dense layer's forward in one call: U [cols, n] = u(θ) from theta [cols, n-1] (n >= 2),
+ * with the sin/cos cache as gmp_direction_forward_cached (cache may be NULL), then
+ * gmp_dense_forward with W = U. U is an output (the backward's W). One binding call per layer
+ * instead of two. */
+gmpnn_status gmpnn_cpu_gmp_dense_forward_theta(gmpnn_dtype dt, void* Y, void* Z, void* U,
+                                               double* cache, const void* X, const void* theta,
+                                               const void* lambda, const void* r, int64_t rows,
+                                               int64_t n, int64_t cols, int act);
+gmpnn_status gmpnn_cuda_gmp_dense_forward_theta(gmpnn_dtype dt, void* Y, void* Z, void* U,
+                                                double* cache, const void* X, const void* theta,
+                                                const void* lambda, const void* r, int64_t rows,
+                                                int64_t n, int64_t cols, int act);
+
 /* The dense layer's backward in one call (§4), the reverse of gmp_dense_forward, whose Z
  * (= X·Wᵀ + λ) and lambda it takes:
  *   dlambda and dr as gmp_epilogue_backward (either may be NULL; dr needs lambda);
