@@ -97,8 +97,9 @@ gmpnn_status gmpnn_cuda_gmp_dense_forward_theta(gmpnn_dtype dt, void* Y, void* Z
  * dZ [rows, cols] is the caller's scratch; its contents afterwards are unspecified. With r the
  * CPU keeps r out of the pass over the activations: G' = dY ⊙ act'(Z) and S = Σ_rows G' as for SP,
  * then dX = G'·(r ⊙ W), D = G'ᵀ·X, dW = r ⊙ D, dλ = r ⊙ S and dr = Σ_rows G' ⊙ Z =
- * Σ_k D_k·W_k + λ ⊙ S, all on [cols, n] operands (so dr holds only for the forward's Z).
- * GmP (theta != NULL, W = u(θ), n >= 2): dW is the caller's scratch for ∂L/∂U and
+ * Σ_k D_k·W_k + λ ⊙ S, all on [cols, n] operands (so dr holds only for the forward's Z); with
+ * theta the reverse scan runs on D with r folded into its prefix products and D·u is its last R.
+ * GmP (theta != NULL, W = u(θ), n >= 2): dW is the caller's scratch (∂L/∂U up to r) and
  * dtheta [cols, n-1] receives the reverse scan of gmp_direction_backward; dtheta = NULL skips
  * both; cache is what gmp_direction_forward_cached wrote for this theta, or NULL. theta = NULL
  * (SP/WN): dW is the weight gradient itself and dtheta, cache are ignored.
