@@ -39,6 +39,7 @@ export interface NativeAddon {
   binary(out: Buf, a: Buf, b: Buf, op: number, shape: number[], aStrides: number[], bStrides: number[]): void;
   affine(out: Buf, x: Buf, alpha: number, beta: number): void;
   fill(out: Buf, value: number): void;
+  channelAffine(out: Buf, x: Buf, scale: Buf | null, shift: Buf | null, rows: number, cols: number): void;
   cast(out: Buf, x: Buf): void;
   reduce(out: Buf, x: Buf, op: number, outer: number, r: number, inner: number): void;
   copyStrided(out: Buf, outOffset: number, outStrides: number[], x: Buf, inOffset: number, inStrides: number[], shape: number[]): void;

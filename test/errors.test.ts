@@ -1,6 +1,7 @@
 /** Hostile input: every class of bad argument gives a GmpnnError naming the op and shapes. */
 import * as g from '../src';
 import { native } from '../src/native';
+import { callNative } from '../src/errors';
 import { expectGmpnnError } from './helpers';
 
 describe('errors, not crashes', () => {
@@ -13,6 +14,9 @@ describe('errors, not crashes', () => {
     expectGmpnnError(() => g.tensor([[1, 2], [3]]), 'E_SHAPE', /ragged/);
     expectGmpnnError(() => g.slice(g.ones([3]), [2], [2]), 'E_SHAPE', /out of bounds/);
     expectGmpnnError(() => g.crossEntropy(g.ones([2, 3]), g.ones([3])), 'E_SHAPE', /logits \[N, C\]/);
+    expectGmpnnError(() => g.meanOnlyBatchNorm(g.ones([4, 3]), 0.9, g.zeros([2])), 'E_SHAPE', /meanOnlyBatchNorm: mean has 2 elements for 3 channels \(x \[4, 3\]\)/);
+    expectGmpnnError(() => g.meanOnlyBatchNorm(g.ones([0, 3]), 0.9), 'E_SHAPE', /meanOnlyBatchNorm: no rows/);
+    expectGmpnnError(() => callNative(() => native.channelAffine(g.ones([4]).buffer(), g.ones([6]).buffer(), null, null, 2, 3)), 'E_SHAPE', /channelAffine: out holds 4 elements but 6/);
   });
   it('dtype and device mismatches', () => {
     expectGmpnnError(() => g.add(g.ones([2]), g.ones([2], { dtype: 'float64' })), 'E_DTYPE', /add: dtype mismatch, float32 \[2\] vs float64 \[2\]/);

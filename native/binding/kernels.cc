@@ -83,6 +83,24 @@ Napi::Value Affine(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// channelAffine(out, in, scale|null, shift|null, rows, cols): out[r, c] = in[r, c]·scale[c] + shift[c]
+Napi::Value ChannelAffine(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "channelAffine";
+  Buffer *out = ArgBuffer(info, 0, op), *in = ArgBuffer(info, 1, op),
+         *scale = ArgBuffer(info, 2, op, true), *shift = ArgBuffer(info, 3, op, true);
+  int64_t rows = ArgInt(info, 4, op), cols = ArgInt(info, 5, op);
+  SameDeviceDtype(env, op, {out, in, scale, shift});
+  if (rows < 0 || cols < 0) Throw(env, "E_SHAPE", "channelAffine: negative size");
+  Fits(env, op, "out", out, rows * cols);
+  Fits(env, op, "in", in, rows * cols);
+  Fits(env, op, "scale", scale, cols);
+  Fits(env, op, "shift", shift, cols);
+  GMPNN_CALL(env, out->device(), channel_affine, out->dtype(), out->data(), in->data(),
+             scale ? scale->data() : nullptr, shift ? shift->data() : nullptr, rows, cols);
+  return env.Undefined();
+}
+
 // fill(out, value)
 Napi::Value Fill(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -326,6 +344,7 @@ void RegisterKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("affine", Napi::Function::New(env, Affine));
   exports.Set("fill", Napi::Function::New(env, Fill));
+  exports.Set("channelAffine", Napi::Function::New(env, ChannelAffine));
   exports.Set("cast", Napi::Function::New(env, Cast));
   exports.Set("reduce", Napi::Function::New(env, Reduce));
   exports.Set("copyStrided", Napi::Function::New(env, CopyStrided));

@@ -131,6 +131,30 @@ void affine_impl(T* o, const T* x, int64_t n, double alpha, double beta) {
 }
 
 template <typename T>
+void channel_affine_impl(T* o, const T* x, const T* scale, const T* shift, int64_t rows,
+                         int64_t cols) {
+  gmpnn_cpu::parallel_region(rows * cols >= gmpnn_cpu::kParallelGrain && rows > 1, [&] {
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* xr = x + r * cols;
+      T* orow = o + r * cols;
+      if (scale && shift) {
+#pragma omp simd
+        for (int64_t c = 0; c < cols; ++c) orow[c] = xr[c] * scale[c] + shift[c];
+      } else if (scale) {
+#pragma omp simd
+        for (int64_t c = 0; c < cols; ++c) orow[c] = xr[c] * scale[c];
+      } else if (shift) {
+#pragma omp simd
+        for (int64_t c = 0; c < cols; ++c) orow[c] = xr[c] + shift[c];
+      } else if (orow != xr) {
+        std::memcpy(orow, xr, sizeof(T) * (size_t)cols);
+      }
+    }
+  });
+}
+
+template <typename T>
 void fill_impl(T* o, int64_t n, double value) {
   const T v = (T)value;
   gmpnn_cpu::parallel_region(n >= gmpnn_cpu::kParallelGrain, [&] {
@@ -168,6 +192,20 @@ extern "C" gmpnn_status gmpnn_cpu_affine(gmpnn_dtype dt, void* out, const void* 
                                          double alpha, double beta) {
   if (n <= 0) return GMPNN_OK;
   GMPNN_DISPATCH_FLOAT(dt, "affine", affine_impl<T>((T*)out, (const T*)in, n, alpha, beta);
+                       return GMPNN_OK);
+}
+
+extern "C" gmpnn_status gmpnn_cpu_channel_affine(gmpnn_dtype dt, void* out, const void* in,
+                                                 const void* scale, const void* shift,
+                                                 int64_t rows, int64_t cols) {
+  if (rows < 0 || cols < 0)
+    return gmpnn_set_error(GMPNN_E_ARG, "channel_affine: negative size (%lld x %lld)",
+                           (long long)rows, (long long)cols);
+  if (rows == 0 || cols == 0) return GMPNN_OK;
+  if (!out || !in) return gmpnn_set_error(GMPNN_E_ARG, "channel_affine: NULL pointer");
+  GMPNN_DISPATCH_FLOAT(dt, "channel_affine",
+                       channel_affine_impl<T>((T*)out, (const T*)in, (const T*)scale,
+                                              (const T*)shift, rows, cols);
                        return GMPNN_OK);
 }
 

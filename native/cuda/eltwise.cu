@@ -90,6 +90,16 @@ __global__ void affine_kernel(T* out, const T* in, int64_t n, T alpha, T beta) {
 }
 
 template <typename T>
+__global__ void channel_affine_kernel(T* out, const T* in, const T* scale, const T* shift,
+                                      int64_t n, int64_t cols) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t c = i % cols;
+    out[i] = in[i] * (scale ? scale[c] : T(1)) + (shift ? shift[c] : T(0));
+  }
+}
+
+template <typename T>
 __global__ void fill_kernel(T* __restrict__ out, int64_t n, T value) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
        i += (int64_t)gridDim.x * blockDim.x)
@@ -161,6 +171,23 @@ extern "C" gmpnn_status gmpnn_cuda_affine(gmpnn_dtype dt, void* out, const void*
   GMPNN_CUDA_DISPATCH(dt, name,
                       affine_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(
                           (T*)out, (const T*)in, n, (T)alpha, (T)beta));
+  GMPNN_CUDA_LAUNCHED(name);
+  return GMPNN_OK;
+}
+
+extern "C" gmpnn_status gmpnn_cuda_channel_affine(gmpnn_dtype dt, void* out, const void* in,
+                                                  const void* scale, const void* shift,
+                                                  int64_t rows, int64_t cols) {
+  const char* name = "gmpnn_cuda_channel_affine";
+  GMPNN_CUDA_REQUIRE(rows >= 0 && cols >= 0, GMPNN_E_ARG, "%s: negative size (%lld x %lld)",
+                     name, (long long)rows, (long long)cols);
+  const int64_t n = rows * cols;
+  if (n == 0) return GMPNN_OK;
+  GMPNN_CUDA_REQUIRE(out && in, GMPNN_E_ARG, "%s: NULL pointer", name);
+  GMPNN_CUDA_STREAM(name);
+  GMPNN_CUDA_DISPATCH(dt, name,
+                      channel_affine_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(
+                          (T*)out, (const T*)in, (const T*)scale, (const T*)shift, n, cols));
   GMPNN_CUDA_LAUNCHED(name);
   return GMPNN_OK;
 }

@@ -122,6 +122,42 @@ GMPNN_TEST(eltwise_cpu_affine_fill_cast) {
 
 namespace {
 template <typename T>
+void channel_affine_case() {
+  Rand rng(5);
+  const int64_t shapes[][2] = {{1, 1}, {7, 3}, {33, 17}, {4096, 32}, {3, 1031}, {0, 5}};
+  for (auto& sh : shapes) {
+    const int64_t R = sh[0], C = sh[1];
+    auto x = rng.vec<T>(R * C);
+    auto a = rng.vec<T>(C);
+    auto b = rng.vec<T>(C);
+    for (int mode = 0; mode < 4; ++mode) {  // scale and shift, scale only, shift only, neither
+      const T* sa = (mode == 0 || mode == 1) ? a.data() : nullptr;
+      const T* sb = (mode == 0 || mode == 2) ? b.data() : nullptr;
+      std::vector<T> want(R * C), out(R * C, T(NAN));
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t c = 0; c < C; ++c)
+          want[r * C + c] = x[r * C + c] * (sa ? sa[c] : T(1)) + (sb ? sb[c] : T(0));
+      CHECK_OK(gmpnn_cpu_channel_affine(dt_of<T>(), out.data(), x.data(), sa, sb, R, C));
+      std::string what = "channel_affine " + std::to_string(R) + "x" + std::to_string(C) +
+                         " mode " + std::to_string(mode);
+      CHECK_CLOSE(what.c_str(), out.data(), want.data(), R * C, 1e-6, 1e-6);
+      // in place
+      std::vector<T> y = x;
+      CHECK_OK(gmpnn_cpu_channel_affine(dt_of<T>(), y.data(), y.data(), sa, sb, R, C));
+      CHECK_CLOSE((what + " in place").c_str(), y.data(), want.data(), R * C, 1e-6, 1e-6);
+    }
+  }
+  CHECK(gmpnn_cpu_channel_affine(dt_of<T>(), nullptr, nullptr, nullptr, nullptr, 2, 2) ==
+        GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_channel_affine(dt_of<T>(), nullptr, nullptr, nullptr, nullptr, -1, 2) ==
+        GMPNN_E_ARG);
+}
+}  // namespace
+
+GMPNN_TEST(eltwise_cpu_channel_affine) { channel_affine_case<float>(); channel_affine_case<double>(); }
+
+namespace {
+template <typename T>
 void reduce_case() {
   Rand rng(4);
   const int64_t views[][3] = {{1, 1, 1}, {3, 7, 1}, {1, 5, 13}, {4, 31, 9}, {2, 40009, 1}, {3, 1, 5}};

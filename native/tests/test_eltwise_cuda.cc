@@ -125,6 +125,27 @@ void run_affine_fill() {
   }
 }
 
+template <typename T>
+void run_channel_affine() {
+  Rand rng(43 + sizeof(T));
+  const int64_t shapes[][2] = {{1, 1}, {7, 3}, {513, 17}, {4096, 32}, {3, 1031}};
+  for (auto& sh : shapes) {
+    const int64_t R = sh[0], C = sh[1];
+    const size_t n = (size_t)(R * C);
+    std::vector<T> x = rng.vec<T>(n, -5, 5), a = rng.vec<T>((size_t)C), b = rng.vec<T>((size_t)C);
+    Dev<T> dx(x), da(a), db(b), dout(nans<T>(n));
+    for (int mode = 0; mode < 4; ++mode) {
+      const bool ws = mode == 0 || mode == 1, wb = mode == 0 || mode == 2;
+      std::vector<T> want = nans<T>(n);
+      CHECK_OK(gmpnn_cpu_channel_affine(dtype_of<T>(), want.data(), x.data(), ws ? a.data() : nullptr,
+                                        wb ? b.data() : nullptr, R, C));
+      CHECK_OK(gmpnn_cuda_channel_affine(dtype_of<T>(), dout.p, dx.p, ws ? da.p : nullptr,
+                                         wb ? db.p : nullptr, R, C));
+      CHECK_CLOSE("channel_affine", dout.down().data(), want.data(), n, tol<T>(), tol<T>());
+    }
+  }
+}
+
 template <typename To, typename Ti>
 void run_cast_pair() {
   Rand rng(41 + sizeof(To) * 3 + sizeof(Ti));
@@ -145,6 +166,9 @@ void run_cast_pair() {
 GMPNN_TEST(eltwise_cuda_parity_unary) { CUDA_TEST_BODY(run_unary<float>(); run_unary<double>()); }
 GMPNN_TEST(eltwise_cuda_parity_binary) {
   CUDA_TEST_BODY(run_binary<float>(); run_binary<double>());
+}
+GMPNN_TEST(eltwise_cuda_parity_channel_affine) {
+  CUDA_TEST_BODY(run_channel_affine<float>(); run_channel_affine<double>());
 }
 GMPNN_TEST(eltwise_cuda_parity_affine_fill) {
   CUDA_TEST_BODY(run_affine_fill<float>(); run_affine_fill<double>());

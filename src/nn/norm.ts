@@ -4,7 +4,7 @@
  *   BatchNorm          y = γ ⊙ (x − μ)/sqrt(σ² + ε) + β, batch statistics in training,
  *                      running statistics in eval.
  *   MeanOnlyBatchNorm  y = (x − μ)/sqrt(1 + ε), no scale or shift (MBN; IMN when placed after a
- *                      GmP layer's ReLU).
+ *                      GmP layer's ReLU); one fused op (ops/norm.ts): two passes each way.
  * `momentum` is the weight of the new batch statistic (PyTorch convention): the spec's Keras
  * momentum 0.99 is momentum 0.01 here. Running variance uses the biased batch variance, as Keras.
  */
@@ -15,6 +15,7 @@ import { noGrad } from '../autograd';
 import { ones, zeros } from '../ops/creation';
 import { add, addInPlace, mul, sqrt, sub, div } from '../ops/elementwise';
 import { mean } from '../ops/reduction';
+import { meanOnlyBatchNorm } from '../ops/norm';
 import { fmt } from '../ops/util';
 
 export interface NormOptions {
@@ -92,11 +93,12 @@ export class MeanOnlyBatchNorm extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const axes = reduceAxes(x, this.numFeatures, 'MeanOnlyBatchNorm');
+    reduceAxes(x, this.numFeatures, 'MeanOnlyBatchNorm');
     const scale = 1 / Math.sqrt(1 + this.eps);
-    if (!this.training) return mul(sub(x, this.runningMean), scale);
-    const mu = mean(x, axes, true);
-    updateRunning(this.runningMean, mu, this.momentum);
-    return mul(sub(x, mu), scale);
+    if (!this.training) return meanOnlyBatchNorm(x, scale, this.runningMean).y;
+    const { y, batchMean } = meanOnlyBatchNorm(x, scale);
+    updateRunning(this.runningMean, batchMean!, this.momentum);
+    batchMean!.dispose();
+    return y;
   }
 }

@@ -51,6 +51,11 @@ describe('ops: float64 gradient checks', () => {
   it('linear without bias, relu', () =>
     gradcheck((x, w) => g.linear(x, w, null, 'relu'), [randLeaf([6, 4], 0.2, 1, 1), randLeaf([3, 4], 0.1, 1, 2)]));
 
+  it('meanOnlyBatchNorm, batch mean (NHWC, C = 3)', () =>
+    gradcheck((x) => g.meanOnlyBatchNorm(x, 0.75).y, [randLeaf([2, 3, 2, 3], -1, 1, 7)]));
+  it('meanOnlyBatchNorm, batch mean ([B, C], C = 1)', () => gradcheck((x) => g.meanOnlyBatchNorm(x, 1.3).y, [randLeaf([5, 1], -1, 1, 8)]));
+  it('meanOnlyBatchNorm, fixed mean (eval)', () =>
+    gradcheck((x) => g.meanOnlyBatchNorm(x, 0.9, g.tensor([0.1, -0.2, 0.3], [3], { dtype: 'float64' })).y, [randLeaf([4, 3], -1, 1, 9)]));
   it('sum over all', () => gradcheck((x) => g.sum(x), [randLeaf([3, 4])]));
   it('sum over axes [0, 2]', () => gradcheck((x) => g.sum(x, [0, 2]), [randLeaf([2, 3, 4])]));
   it('sum keepDims axis 1', () => gradcheck((x) => g.sum(x, 1, true), [randLeaf([2, 3, 4])]));

@@ -58,6 +58,15 @@ gmpnn_status gmpnn_cpu_affine(gmpnn_dtype dt, void* out, const void* in, int64_t
 gmpnn_status gmpnn_cuda_affine(gmpnn_dtype dt, void* out, const void* in, int64_t n, double alpha,
                                double beta);
 
+/* Per-channel affine map of a channels-last [rows, cols] array (the normalization layers):
+ * out[r, c] = in[r, c]·scale[c] + shift[c]. scale NULL means 1, shift NULL means 0; out may alias
+ * in. */
+gmpnn_status gmpnn_cpu_channel_affine(gmpnn_dtype dt, void* out, const void* in, const void* scale,
+                                      const void* shift, int64_t rows, int64_t cols);
+gmpnn_status gmpnn_cuda_channel_affine(gmpnn_dtype dt, void* out, const void* in,
+                                       const void* scale, const void* shift, int64_t rows,
+                                       int64_t cols);
+
 /* out[i] = value, i < n. */
 gmpnn_status gmpnn_cpu_fill(gmpnn_dtype dt, void* out, int64_t n, double value);
 gmpnn_status gmpnn_cuda_fill(gmpnn_dtype dt, void* out, int64_t n, double value);
