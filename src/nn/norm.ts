@@ -1,8 +1,8 @@
 /**
  * Normalizations over every axis but the last (channels last: [B, C] or [N, H, W, C]),
  * GMP_SPEC.md §5:
- *   BatchNorm          y = γ ⊙ (x − μ)/sqrt(σ² + ε) + β, batch statistics in training,
- *                      running statistics in eval.
+ *   BatchNorm          y = γ ⊙ (x − μ)/sqrt(σ² + ε) + β, batch statistics in training (one
+ *                      fused op, ops/norm.ts), running statistics in eval.
  *   MeanOnlyBatchNorm  y = (x − μ)/sqrt(1 + ε), no scale or shift (MBN; IMN when placed after a
  *                      GmP layer's ReLU); one fused op (ops/norm.ts): two passes each way.
  * `momentum` is the weight of the new batch statistic (PyTorch convention): the spec's Keras
@@ -14,8 +14,7 @@ import { Module } from './module';
 import { noGrad } from '../autograd';
 import { ones, zeros } from '../ops/creation';
 import { add, addInPlace, mul, sqrt, sub, div } from '../ops/elementwise';
-import { mean } from '../ops/reduction';
-import { meanOnlyBatchNorm } from '../ops/norm';
+import { batchNormTrain, meanOnlyBatchNorm } from '../ops/norm';
 import { fmt } from '../ops/util';
 
 export interface NormOptions {
@@ -62,18 +61,17 @@ export class BatchNorm extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const axes = reduceAxes(x, this.numFeatures, 'BatchNorm');
+    reduceAxes(x, this.numFeatures, 'BatchNorm');
     if (!this.training) {
       const xhat = div(sub(x, this.runningMean), sqrt(add(this.runningVar, this.eps)));
       return add(mul(xhat, this.weight), this.bias);
     }
-    const mu = mean(x, axes, true);
-    const xc = sub(x, mu);
-    const variance = mean(mul(xc, xc), axes, true);
-    const xhat = div(xc, sqrt(add(variance, this.eps)));
-    updateRunning(this.runningMean, mu, this.momentum);
-    updateRunning(this.runningVar, variance, this.momentum);
-    return add(mul(xhat, this.weight), this.bias);
+    const { y, batchMean, batchVar } = batchNormTrain(x, this.weight, this.bias, this.eps);
+    updateRunning(this.runningMean, batchMean, this.momentum);
+    updateRunning(this.runningVar, batchVar, this.momentum);
+    batchMean.dispose();
+    batchVar.dispose();
+    return y;
   }
 }
 

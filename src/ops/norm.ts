@@ -4,6 +4,8 @@
  * pass), so a layer costs two passes over its activations forward and two backward:
  *   meanOnlyBatchNorm(x, s)          training: y = (x − μ_batch)·s, ∂L/∂x = (g − mean(g))·s
  *   meanOnlyBatchNorm(x, s, mean)    eval:     y = (x − mean)·s,    ∂L/∂x = g·s
+ *   batchNormTrain(x, γ, β, ε)       y = γ ⊙ x̂ + β, x̂ = (x − μ_batch)/sqrt(σ²_batch + ε) (biased σ²),
+ *                                    ∂L/∂x = γ/σ ⊙ (g − mean(g) − x̂ ⊙ mean(g ⊙ x̂))
  * (s = 1/sqrt(1 + ε) for the MBN/IMN layer; means over every axis but the channel.)
  */
 import { GmpnnError, callNative } from '../errors';
@@ -13,6 +15,27 @@ import { record, needsGrad } from '../autograd';
 import { assertSameKind, assertTensor, fmt } from './util';
 
 const REDUCE_SUM = 0;
+const UNARY_SQRT = 3;
+const UNARY_SQUARE = 10;
+const UNARY_RECIPROCAL = 11;
+const BINARY_ADD = 0;
+const BINARY_MUL = 2;
+
+/** a ⊙ b for two tensors of one shape (no graph). */
+function mulRaw(a: Tensor, b: Tensor, op: string): Tensor {
+  const out = empty(a.shape, a.dtype, a.device);
+  const shape = a.shape.length ? [a.size] : [];
+  const st = a.shape.length ? [1] : [];
+  callNative(() => native.binary(out.buffer(), a.buffer(op), b.buffer(op), BINARY_MUL, shape, st, st));
+  return out;
+}
+
+/** α·x + β elementwise (no graph). */
+function affineRaw(x: Tensor, alpha: number, beta: number, op: string): Tensor {
+  const out = empty(x.shape, x.dtype, x.device);
+  callNative(() => native.affine(out.buffer(), x.buffer(op), alpha, beta));
+  return out;
+}
 
 /** Column sums of x viewed as [rows, C] (no graph). */
 function channelSums(x: Tensor, rows: number, C: number): Tensor {
@@ -78,4 +101,92 @@ export function meanOnlyBatchNorm(x: Tensor, scale: number, mean?: Tensor | null
     }),
     batchMean,
   };
+}
+
+/**
+ * Batch normalization in training mode over every axis but the last, with the batch statistics
+ * (biased variance, as Keras and the spec): one pass each for the sums, the centring, the squares,
+ * their sums and the two per-channel affine maps forward; sums of g and g ⊙ x̂ and two passes for
+ * ∂L/∂x backward. Returns the batch mean and variance for the running statistics.
+ */
+export function batchNormTrain(x: Tensor, weight: Tensor, bias: Tensor, eps: number): { y: Tensor; batchMean: Tensor; batchVar: Tensor } {
+  const op = 'batchNorm';
+  assertTensor(x, op, 'x');
+  assertTensor(weight, op, 'weight');
+  assertTensor(bias, op, 'bias');
+  assertSameKind(op, x, weight, bias);
+  if (x.rank < 1 || x.shape[x.rank - 1] < 1) throw new GmpnnError('E_SHAPE', `${op}: expected x [..., C] with C >= 1, got ${fmt(x.shape)}`);
+  const C = x.shape[x.rank - 1];
+  if (weight.size !== C || bias.size !== C)
+    throw new GmpnnError('E_SHAPE', `${op}: weight ${fmt(weight.shape)} and bias ${fmt(bias.shape)} must have ${C} elements (x ${fmt(x.shape)})`);
+  if (!(eps >= 0) || !Number.isFinite(eps)) throw new GmpnnError('E_ARG', `${op}: eps must be a finite number >= 0, got ${String(eps)}`);
+  const rows = x.size / C;
+  if (rows < 1) throw new GmpnnError('E_SHAPE', `${op}: no rows to average over in ${fmt(x.shape)}`);
+  // μ, x − μ, σ² = mean((x − μ)²), 1/sqrt(σ² + ε), x̂, y = γ ⊙ x̂ + β
+  const sums = channelSums(x, rows, C);
+  const batchMean = affineRaw(sums, 1 / rows, 0, op);
+  const negMean = affineRaw(sums, -1 / rows, 0, op);
+  sums.dispose();
+  const xc = empty(x.shape, x.dtype, x.device);
+  callNative(() => native.channelAffine(xc.buffer(), x.buffer(op), null, negMean.buffer(), rows, C));
+  negMean.dispose();
+  const sq = empty(x.shape, x.dtype, x.device);
+  callNative(() => native.unary(sq.buffer(), xc.buffer(), UNARY_SQUARE));
+  const sqSums = channelSums(sq, rows, C);
+  sq.dispose();
+  const batchVar = affineRaw(sqSums, 1 / rows, 0, op);
+  sqSums.dispose();
+  const invStd = affineRaw(batchVar, 1, eps, op);
+  callNative(() => native.unary(invStd.buffer(), invStd.buffer(), UNARY_SQRT));
+  callNative(() => native.unary(invStd.buffer(), invStd.buffer(), UNARY_RECIPROCAL));
+  const xhat = xc; // normalized in place
+  callNative(() => native.channelAffine(xhat.buffer(), xc.buffer(), invStd.buffer(), null, rows, C));
+  const y = empty(x.shape, x.dtype, x.device);
+  callNative(() => native.channelAffine(y.buffer(), xhat.buffer(), weight.buffer(op), bias.buffer(op), rows, C));
+  if (!needsGrad(x, weight, bias)) {
+    xhat.dispose();
+    invStd.dispose();
+    return { y, batchMean, batchVar };
+  }
+  const out = record(y, op, [x, weight, bias], (g) => {
+    const dbias = channelSums(g, rows, C);
+    const gx = mulRaw(g, xhat, op);
+    const dweight = channelSums(gx, rows, C);
+    gx.dispose();
+    let dx: Tensor | null = null;
+    if (x.requiresGrad) {
+      // a = γ/σ; ∂L/∂x = a ⊙ g − (a ⊙ Σg / R) − x̂ ⊙ (a ⊙ Σ(g ⊙ x̂) / R)
+      const a = mulRaw(weight, invStd, op);
+      const k1 = mulRaw(a, dbias, op);
+      const k2 = mulRaw(a, dweight, op);
+      callNative(() => native.affine(k1.buffer(), k1.buffer(), -1 / rows, 0));
+      callNative(() => native.affine(k2.buffer(), k2.buffer(), -1 / rows, 0));
+      const t = empty(x.shape, x.dtype, x.device);
+      callNative(() => native.channelAffine(t.buffer(), xhat.buffer(), k2.buffer(), k1.buffer(), rows, C));
+      dx = empty(x.shape, x.dtype, x.device);
+      callNative(() => native.channelAffine(dx!.buffer(), g.buffer(op), a.buffer(), null, rows, C));
+      const st = [1];
+      callNative(() => native.binary(dx!.buffer(), dx!.buffer(), t.buffer(), BINARY_ADD, [x.size], st, st));
+      t.dispose();
+      a.dispose();
+      k1.dispose();
+      k2.dispose();
+    }
+    let dw: Tensor | null = null;
+    let db: Tensor | null = null;
+    if (weight.requiresGrad) dw = sameShapeAs(dweight, weight);
+    else dweight.dispose();
+    if (bias.requiresGrad) db = sameShapeAs(dbias, bias);
+    else dbias.dispose();
+    return [dx, dw, db];
+  });
+  return { y: out, batchMean, batchVar };
+}
+
+/** t viewed with like's shape (same element count). */
+function sameShapeAs(t: Tensor, like: Tensor): Tensor {
+  if (t.rank === like.rank && t.shape.every((d, i) => d === like.shape[i])) return t;
+  const v = Tensor.view(t, like.shape);
+  t.dispose();
+  return v;
 }

@@ -56,6 +56,10 @@ describe('ops: float64 gradient checks', () => {
   it('meanOnlyBatchNorm, batch mean ([B, C], C = 1)', () => gradcheck((x) => g.meanOnlyBatchNorm(x, 1.3).y, [randLeaf([5, 1], -1, 1, 8)]));
   it('meanOnlyBatchNorm, fixed mean (eval)', () =>
     gradcheck((x) => g.meanOnlyBatchNorm(x, 0.9, g.tensor([0.1, -0.2, 0.3], [3], { dtype: 'float64' })).y, [randLeaf([4, 3], -1, 1, 9)]));
+  it('batchNormTrain: x, weight, bias (NHWC, C = 3)', () =>
+    gradcheck((x, w, b) => g.batchNormTrain(x, w, b, 1e-3).y, [randLeaf([2, 2, 3, 3], -1, 1, 10), randLeaf([3], 0.5, 1.5, 11), randLeaf([3], -1, 1, 12)]));
+  it('batchNormTrain: [B, C] with C = 1', () =>
+    gradcheck((x, w, b) => g.batchNormTrain(x, w, b, 1e-5).y, [randLeaf([6, 1], -1, 1, 13), randLeaf([1], 0.5, 1.5, 14), randLeaf([1], -1, 1, 15)]));
   it('sum over all', () => gradcheck((x) => g.sum(x), [randLeaf([3, 4])]));
   it('sum over axes [0, 2]', () => gradcheck((x) => g.sum(x, [0, 2]), [randLeaf([2, 3, 4])]));
   it('sum keepDims axis 1', () => gradcheck((x) => g.sum(x, 1, true), [randLeaf([2, 3, 4])]));
