@@ -16,9 +16,9 @@
 //
 // Packing copies op(A) / op(B) into contiguous, 64-byte aligned, zero-padded panels, so the
 // microkernel never sees transposes, leading dimensions or edges; only its store of a partial
-// tile is special. Exception: when a thread's share of N is only one or two NR panels (the
-// skinny MLP shapes, e.g. dY·W with N = 13), an A panel would be used once or twice, so packing
-// it would cost as much as the multiply: the microkernel then broadcasts from A in place.
+// tile is special. Exception: when a thread's share of N is at most kMaxPanelsInPlaceA NR panels
+// (the skinny MLP shapes, e.g. dY·W with N = 13, and convolutions with C_out <= 128), packing A
+// costs more than it saves: the microkernel then broadcasts from A in place.
 // alpha is applied when the tile is stored; beta only on the first KC block (later blocks
 // accumulate with beta = 1), and beta == 0 never reads C.
 //
@@ -391,7 +391,15 @@ struct Problem {
 };
 
 // A thread whose share of a B block is at most this many NR panels reads A in place (see below).
-constexpr int64_t kMaxPanelsInPlaceA = 2;
+// Its MR rows are then re-read once per panel from L1/L2, as a packed panel would be, without
+// the packing pass: at N = 64 and 128 (the VGG-6 convolutions' C_out; K = 576, 1152) packing A
+// held the AVX2 f32 kernel to 41–46 GFLOP/s on one core against 73–84 read in place
+// (OpenBLAS 58–66 in the same runs; /tmp-style shape sweep, bench/RESULTS.md).
+constexpr int64_t kMaxPanelsInPlaceA = 8;
+
+// Row strides that are a multiple of 4 KiB put the MR rows of an in-place A tile in the same
+// L1 sets; such A is packed whatever N is.
+inline bool in_place_stride_ok(int64_t ld, size_t elem) { return (ld * (int64_t)elem) % 4096 != 0; }
 
 // Work of thread `tid` in a tm x tn grid. Every thread runs the same jc/pc loops so the barriers
 // match; `bpack` is the shared packed B block, `apack` this thread's A block buffer.
@@ -426,7 +434,9 @@ void gemm_thread(const Kernel<T>& kr, const Problem<T>& pb, T* bpack, T* apack, 
       // Packing A pays for itself only when its panels are reused across several B panels; for
       // the skinny shapes (few columns per thread) the microkernel broadcasts straight from A,
       // and only a partial last row tile is packed (it must be zero-padded).
-      const bool in_place = q1 - q0 <= kMaxPanelsInPlaceA && !pb.a.conv;
+      const bool in_place = (q1 - q0 <= 2 || (q1 - q0 <= kMaxPanelsInPlaceA &&
+                                               in_place_stride_ok(pb.a.ld, sizeof(T)))) &&
+                            !pb.a.conv;
       const int amode = !in_place ? kAPacked : pb.a.trans ? kACols : kARows;
       int64_t* counter = next_item + (step++) * tn + tj;
       for (;;) {

@@ -74,6 +74,9 @@ void sweep(bool big) {
       {1, 1, 1},     {1, 13, 7},     {7, 1, 13},   {13, 7, 1},    {7, 13, 31},  {31, 97, 13},
       {97, 31, 257}, {257, 97, 31},  {6, 16, 256}, {12, 32, 192}, {5, 33, 385}, {49, 17, 3},
       {1, 257, 97},  {257, 1, 97},   {1024, 100, 13}, {100, 13, 1024}, {455, 100, 13},
+      // A read in place for up to kMaxPanelsInPlaceA panels (C_out-like N), packed again when its
+      // row stride is a multiple of 4 KiB (K = 1024 float32 / 512 float64 unpadded).
+      {37, 64, 1000}, {61, 120, 576}, {37, 128, 1024}, {43, 64, 512},
   };
   static const double ab[][2] = {{1, 1}, {1, 0}, {-0.5, 2}, {2.5, 0}, {1, -1}};
   int n = 0;
