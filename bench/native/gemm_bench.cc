@@ -133,6 +133,11 @@ int main(int argc, char** argv) {
   }
   shapes.push_back({"fwd X·Wᵀ 455x100x13", 455, 100, 13, 0, 1, false});
   shapes.push_back({"hidden H·Wᵀ 1024x100x100", 1024, 100, 100, 0, 1, false});
+  // A VGG-6 convolution's forward on one im2col tile: cols [pixels, 9·C_in] · Wᵀ, N = C_out.
+  const int conv[][2] = {{32, 288}, {64, 288}, {64, 576}, {128, 576}, {128, 1152}};
+  for (auto& ck : conv)
+    shapes.push_back({"conv cols·Wᵀ 1024x" + std::to_string(ck[0]) + "x" + std::to_string(ck[1]),
+                      1024, ck[0], ck[1], 0, 1, false});
   for (int n : {256, 1024}) shapes.push_back({"dgemm square " + std::to_string(n), n, n, n, 0, 0, true});
   if (only)
     shapes.erase(std::remove_if(shapes.begin(), shapes.end(),

@@ -393,8 +393,8 @@ struct Problem {
 // A thread whose share of a B block is at most this many NR panels reads A in place (see below).
 // Its MR rows are then re-read once per panel from L1/L2, as a packed panel would be, without
 // the packing pass: at N = 64 and 128 (the VGG-6 convolutions' C_out; K = 576, 1152) packing A
-// held the AVX2 f32 kernel to 41–46 GFLOP/s on one core against 73–84 read in place
-// (OpenBLAS 58–66 in the same runs; /tmp-style shape sweep, bench/RESULTS.md).
+// held the AVX2 f32 kernel below OpenBLAS (0.84–0.96x) and read in place it is 1.07–1.20x
+// (`gemm_bench --only conv`, bench/RESULTS.md).
 constexpr int64_t kMaxPanelsInPlaceA = 8;
 
 // Row strides that are a multiple of 4 KiB put the MR rows of an in-place A tile in the same
