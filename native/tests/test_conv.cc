@@ -48,6 +48,7 @@ const Case kCases[] = {
     {0, 5, 5, 3, 4, 3, 3, 1, 1, 1, 1, false},     // empty batch
     {2, 17, 15, 24, 40, 3, 3, 1, 1, 1, 1, false}, // big enough to run threaded
     {1, 12, 12, 40, 100, 3, 3, 1, 1, 1, 1, false}, // threaded, too few pixels for tiles: one team-wide tile
+    {2, 10, 11, 9, 64, 3, 3, 1, 1, 1, 1, false},  // C_out = 64: the transposed filter gradient's widest
     // C_out >= 128: the forward packs im2col rows straight from the image (implicit GEMM).
     {2, 9, 9, 50, 131, 3, 3, 1, 1, 1, 1, false},  // K = 450 > KC: blocks start inside a kernel row
     {1, 11, 13, 1, 128, 7, 7, 2, 2, 3, 3, false}, // 7×7/2 stem, C_in = 1
