@@ -11,10 +11,10 @@
 import { GmpnnError } from '../errors';
 import { DType, Device, Tensor } from '../tensor';
 import { Module } from './module';
-import { noGrad } from '../autograd';
+import { needsGrad, noGrad } from '../autograd';
 import { ones, zeros } from '../ops/creation';
 import { add, addInPlace, mul, sqrt, sub, div } from '../ops/elementwise';
-import { batchNormTrain, meanOnlyBatchNorm } from '../ops/norm';
+import { batchNormEvalRaw, batchNormTrain, meanOnlyBatchNorm } from '../ops/norm';
 import { fmt } from '../ops/util';
 
 export interface NormOptions {
@@ -63,6 +63,9 @@ export class BatchNorm extends Module {
   forward(x: Tensor): Tensor {
     reduceAxes(x, this.numFeatures, 'BatchNorm');
     if (!this.training) {
+      // Evaluation without gradients (validation passes): one fused pass.
+      if (!needsGrad(x, this.weight, this.bias))
+        return batchNormEvalRaw(x, this.weight, this.bias, this.runningMean, this.runningVar, this.eps);
       const xhat = div(sub(x, this.runningMean), sqrt(add(this.runningVar, this.eps)));
       return add(mul(xhat, this.weight), this.bias);
     }

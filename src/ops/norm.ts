@@ -19,6 +19,7 @@ const UNARY_SQRT = 3;
 const UNARY_SQUARE = 10;
 const UNARY_RECIPROCAL = 11;
 const BINARY_ADD = 0;
+const BINARY_SUB = 1;
 const BINARY_MUL = 2;
 
 /** a ⊙ b for two tensors of one shape (no graph). */
@@ -189,4 +190,34 @@ function sameShapeAs(t: Tensor, like: Tensor): Tensor {
   const v = Tensor.view(t, like.shape);
   t.dispose();
   return v;
+}
+
+/**
+ * Batch normalization with fixed statistics (eval mode), outside the graph: one pass,
+ * y = x·a + (β − μ·a) with a = γ/sqrt(σ² + ε) per channel. For inputs that need no gradient
+ * (evaluation); with gradients the layer composes differentiable ops instead.
+ */
+export function batchNormEvalRaw(x: Tensor, weight: Tensor, bias: Tensor, mean: Tensor, variance: Tensor, eps: number): Tensor {
+  const op = 'batchNorm';
+  assertTensor(x, op, 'x');
+  assertSameKind(op, x, weight, bias, mean, variance);
+  const C = x.shape[x.rank - 1];
+  if (x.rank < 1 || [weight, bias, mean, variance].some((t) => t.size !== C))
+    throw new GmpnnError('E_SHAPE', `${op}: weight, bias and the running statistics must have ${C} elements (x ${fmt(x.shape)})`);
+  const rows = x.size / C;
+  const a = affineRaw(variance, 1, eps, op);
+  callNative(() => native.unary(a.buffer(), a.buffer(), UNARY_SQRT));
+  callNative(() => native.unary(a.buffer(), a.buffer(), UNARY_RECIPROCAL));
+  const scale = mulRaw(weight, a, op); // γ/σ
+  a.dispose();
+  const ms = mulRaw(mean, scale, op);
+  const shift = empty([C], x.dtype, x.device);
+  const st = [1];
+  callNative(() => native.binary(shift.buffer(), bias.buffer(op), ms.buffer(), BINARY_SUB, [C], st, st)); // β − μ·γ/σ
+  ms.dispose();
+  const y = empty(x.shape, x.dtype, x.device);
+  callNative(() => native.channelAffine(y.buffer(), x.buffer(op), scale.buffer(), shift.buffer(), rows, C));
+  scale.dispose();
+  shift.dispose();
+  return y;
 }

@@ -184,6 +184,12 @@ describe('normalization layers', () => {
     bn.eval();
     const ye = bn.forward(x.detach());
     expect(Array.from(ye.dataSync())).to.not.deep.equal(y.flat());
+    // eval: γ·(x − μ_run)/sqrt(σ²_run + ε) + β, fused without gradients, composed with them
+    const [rm, rv, gw, gb] = [bn.runningMean, bn.runningVar, bn.weight, bn.bias].map((t) => Array.from(t.dataSync()));
+    const xs = x.detach().toArray() as number[][];
+    const want = xs.flatMap((r) => r.map((v, c) => (gw[c] * (v - rm[c])) / Math.sqrt(rv[c] + bn.eps) + gb[c]));
+    expectClose(g.noGrad(() => bn.forward(x.detach())).dataSync(), want, 1e-12, 1e-12);
+    expectClose(bn.forward(x).dataSync(), want, 1e-12, 1e-12);
   });
   it('MeanOnlyBatchNorm: centers in training, uses the running mean in eval, gradient (g − mean g)/sqrt(1+ε)', () => {
     const mbn = new g.nn.MeanOnlyBatchNorm(2, f64);
