@@ -49,12 +49,11 @@ export interface NativeAddon {
   softmaxXentForward(loss: Buf, probs: Buf, logits: Buf, labels: Buf, n: number, c: number): void;
   softmaxXentBackward(dlogits: Buf, dloss: Buf, probs: Buf, labels: Buf, n: number, c: number): void;
   sgdStep(param: Buf, momentumBuf: Buf | null, grad: Buf, lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, firstStep: boolean): void;
-  adamStep(param: Buf, m: Buf, v: Buf, grad: Buf, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, step: number): void;
-  /** adamStep over many tensors: (lr, beta1, beta2, eps, weightDecay, decoupled, count, then param, m, v, grad, step per tensor). */
+  /** adam_step over count tensors: (lr, beta1, beta2, eps, weightDecay, decoupled, count, then param, m, v, grad, step per tensor). */
   adamStepMany(...args: (Buf | number | boolean)[]): void;
   rngUniform(out: Buf, seed: number, offset: number, low: number, high: number): void;
   rngNormal(out: Buf, seed: number, offset: number, mean: number, std: number): void;
-  gmpDirectionForward(u: Buf, theta: Buf, m: number, n: number, cache?: Buf | null): void;
+  gmpDirectionForward(u: Buf, theta: Buf, m: number, n: number): void;
   gmpDirectionBackward(dtheta: Buf, du: Buf, theta: Buf, m: number, n: number): void;
   gmpDirectionInverse(theta: Buf, r: Buf, w: Buf, m: number, n: number, absLast: boolean): void;
   gmpDenseForward(y: Buf, z: Buf, x: Buf, w: Buf, lambda: Buf, r: Buf | null, rows: number, n: number, cols: number, act: number): void;

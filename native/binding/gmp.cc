@@ -13,21 +13,18 @@ void CheckCache(Napi::Env env, const char* op, Buffer* cache, Buffer* like, int6
   Fits(env, op, "cache", cache, gmpnn_gmp_direction_cache_len(m, n));
 }
 
-// gmpDirectionForward(U, theta, m, n[, cache|null]): cache is a float64 buffer on the same
-// device of gmpnn_gmp_direction_cache_len(m, n) elements for a later gmpDenseBackward.
+// gmpDirectionForward(U, theta, m, n). (The dense layer's forward leaves the sin/cos cache
+// through gmpDenseForwardTheta.)
 Napi::Value DirectionForward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "gmpDirectionForward";
   Buffer *U = ArgBuffer(info, 0, op), *theta = ArgBuffer(info, 1, op);
   int64_t m = ArgInt(info, 2, op), n = ArgInt(info, 3, op);
-  Buffer* cache = ArgBuffer(info, 4, op, true);
   SameDeviceDtype(env, op, {U, theta});
   if (m < 0 || n < 2) Throw(env, "E_SHAPE", "gmpDirectionForward: need m >= 0, n >= 2");
   Fits(env, op, "U", U, m * n);
   Fits(env, op, "theta", theta, m * (n - 1));
-  CheckCache(env, op, cache, U, m, n);
-  GMPNN_CALL(env, U->device(), gmp_direction_forward_cached, U->dtype(), U->data(),
-             cache ? (double*)cache->data() : nullptr, theta->data(), m, n);
+  GMPNN_CALL(env, U->device(), gmp_direction_forward, U->dtype(), U->data(), theta->data(), m, n);
   return env.Undefined();
 }
 

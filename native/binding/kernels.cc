@@ -257,25 +257,6 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// adamStep(param, m, v, grad, lr, beta1, beta2, eps, weightDecay, decoupled, step)
-Napi::Value AdamStep(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const char* op = "adamStep";
-  Buffer *p = ArgBuffer(info, 0, op), *m = ArgBuffer(info, 1, op), *v = ArgBuffer(info, 2, op),
-         *g = ArgBuffer(info, 3, op);
-  double lr = ArgNumber(info, 4, op), b1 = ArgNumber(info, 5, op), b2 = ArgNumber(info, 6, op),
-         eps = ArgNumber(info, 7, op), wd = ArgNumber(info, 8, op);
-  bool decoupled = ArgBool(info, 9, op);
-  int64_t step = ArgInt(info, 10, op);
-  SameDeviceDtype(env, op, {p, m, v, g});
-  Fits(env, op, "grad", g, p->numel());
-  Fits(env, op, "m", m, p->numel());
-  Fits(env, op, "v", v, p->numel());
-  GMPNN_CALL(env, p->device(), adam_step, p->dtype(), p->data(), m->data(), v->data(), g->data(),
-             p->numel(), lr, b1, b2, eps, wd, decoupled, step);
-  return env.Undefined();
-}
-
 // adamStepMany(lr, beta1, beta2, eps, weightDecay, decoupled, count,
 //              param0, m0, v0, grad0, step0, param1, ...): adam_step on each of count parameter
 // tensors in one call (a model's whole update: one binding crossing instead of one per tensor).
@@ -354,7 +335,6 @@ void RegisterKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("softmaxXentForward", Napi::Function::New(env, XentForward));
   exports.Set("softmaxXentBackward", Napi::Function::New(env, XentBackward));
   exports.Set("sgdStep", Napi::Function::New(env, SgdStep));
-  exports.Set("adamStep", Napi::Function::New(env, AdamStep));
   exports.Set("adamStepMany", Napi::Function::New(env, AdamStepMany));
   exports.Set("rngUniform", Napi::Function::New(env, RngUniform));
   exports.Set("rngNormal", Napi::Function::New(env, RngNormal));

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 #include "cpu_util.h"
@@ -614,6 +615,28 @@ gmpnn_status epilogue_backward_impl(T* dZ, T* dlambda, double* colsum, T* dr, co
   return GMPNN_OK;
 }
 
+// epilogue_backward_impl with its template flags from run-time values: DR = (dr != NULL),
+// SCALE = scale (dZ ⊙ r; needs r).
+template <typename T>
+gmpnn_status epilogue_backward_any(int act, bool scale, T* dZ, T* dlambda, double* colsum, T* dr,
+                                   const T* dY, const T* Z, const T* r, int64_t rows,
+                                   int64_t cols) {
+  auto go = [&](auto act_c, auto dr_c, auto scale_c) {
+    return epilogue_backward_impl<T, decltype(act_c)::value, decltype(dr_c)::value,
+                                  decltype(scale_c)::value>(dZ, dlambda, colsum, dr, dY, Z, r,
+                                                            rows, cols);
+  };
+  using Relu = std::integral_constant<int, GMPNN_ACT_RELU>;
+  using Id = std::integral_constant<int, GMPNN_ACT_IDENTITY>;
+  using Y = std::true_type;
+  using N = std::false_type;
+  if (act == GMPNN_ACT_RELU)
+    return dr ? (scale ? go(Relu{}, Y{}, Y{}) : go(Relu{}, Y{}, N{}))
+              : (scale ? go(Relu{}, N{}, Y{}) : go(Relu{}, N{}, N{}));
+  return dr ? (scale ? go(Id{}, Y{}, Y{}) : go(Id{}, Y{}, N{}))
+            : (scale ? go(Id{}, N{}, Y{}) : go(Id{}, N{}, N{}));
+}
+
 // r, or (r == NULL: the SP/WN bias epilogue, r = 1) a thread-local row of ones of length cols.
 template <typename T>
 const T* radius_or_ones(const void* r, int64_t cols) {
@@ -743,29 +766,11 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_epilogue_backward(gmpnn_dtype dt, void* dZ
   GMP_REQUIRE(dZ, op);
   GMP_REQUIRE(dY, op);
   GMP_REQUIRE(Z, op);
-  GMPNN_DISPATCH_FLOAT(dt, op, {
-    T *gz = (T*)dZ, *gl = (T*)dlambda, *gr = (T*)dr;
-    const T *gy = (const T*)dY, *z = (const T*)Z;
-    if (!r) {
-      // r = 1 (the SP/WN bias epilogue); act(z) sums for dr still need a radius row of ones.
-      if (!gr)
-        return act == GMPNN_ACT_RELU
-                   ? epilogue_backward_impl<T, GMPNN_ACT_RELU, false, false>(
-                         gz, gl, nullptr, nullptr, gy, z, nullptr, rows, cols)
-                   : epilogue_backward_impl<T, GMPNN_ACT_IDENTITY, false, false>(
-                         gz, gl, nullptr, nullptr, gy, z, nullptr, rows, cols);
-    }
-    const T* rr = radius_or_ones<T>(r, cols);
-    if (act == GMPNN_ACT_RELU)
-      return gr ? epilogue_backward_impl<T, GMPNN_ACT_RELU, true, true>(gz, gl, nullptr, gr, gy, z,
-                                                                       rr, rows, cols)
-                : epilogue_backward_impl<T, GMPNN_ACT_RELU, false, true>(gz, gl, nullptr, gr, gy, z,
-                                                                        rr, rows, cols);
-    return gr ? epilogue_backward_impl<T, GMPNN_ACT_IDENTITY, true, true>(gz, gl, nullptr, gr, gy,
-                                                                         z, rr, rows, cols)
-              : epilogue_backward_impl<T, GMPNN_ACT_IDENTITY, false, true>(gz, gl, nullptr, gr, gy,
-                                                                          z, rr, rows, cols);
-  });
+  // r NULL: r = 1 (the SP/WN bias epilogue), no scaling of dZ.
+  GMPNN_DISPATCH_FLOAT(dt, op,
+                       return epilogue_backward_any<T>(act, r != nullptr, (T*)dZ, (T*)dlambda,
+                                                       nullptr, (T*)dr, (const T*)dY,
+                                                       (const T*)Z, (const T*)r, rows, cols));
 }
 
 extern "C" gmpnn_status gmpnn_cpu_gmp_dense_forward(gmpnn_dtype dt, void* Y, void* Z, const void* X,
@@ -830,12 +835,8 @@ gmpnn_status dense_backward_radius(T* dX, T* dW, T* dtheta, T* dlambda, T* dr, T
     return gmpnn_set_error(GMPNN_E_OOM, "%s: scratch allocation failed (%lld x %lld)", op,
                            (long long)cols, (long long)n);
   }
-  gmpnn_status st =
-      act == GMPNN_ACT_RELU
-          ? epilogue_backward_impl<T, GMPNN_ACT_RELU, false, false>(
-                dZ, dlambda, dr ? S.data() : nullptr, nullptr, dY, Z, r, rows, cols)
-          : epilogue_backward_impl<T, GMPNN_ACT_IDENTITY, false, false>(
-                dZ, dlambda, dr ? S.data() : nullptr, nullptr, dY, Z, r, rows, cols);
+  gmpnn_status st = epilogue_backward_any<T>(act, false, dZ, dlambda, dr ? S.data() : nullptr,
+                                             nullptr, dY, Z, r, rows, cols);
   if (st != GMPNN_OK) return st;
   const gmpnn_dtype dt = sizeof(T) == 4 ? GMPNN_F32 : GMPNN_F64;
   if (dX && n > 0) {

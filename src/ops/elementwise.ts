@@ -7,10 +7,13 @@ import { assertFiniteNumber, assertSameKind, assertTensor, broadcastShapes, broa
 import { sumToShape } from './reduction';
 
 // Codes of gmpnn_unary_op / gmpnn_binary_op (native/include/gmpnn/eltwise.h).
-const U = { neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, relu: 5, sigmoid: 6, tanh: 7, sin: 8, cos: 9, square: 10, reciprocal: 11, sign: 12, step: 13 } as const;
-const B = { add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, pow: 6, gt: 7, eq: 8, maskPos: 9 } as const;
+/** @internal */
+export const U = { neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, relu: 5, sigmoid: 6, tanh: 7, sin: 8, cos: 9, square: 10, reciprocal: 11, sign: 12, step: 13 } as const;
+/** @internal */
+export const B = { add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, pow: 6, gt: 7, eq: 8, maskPos: 9 } as const;
 
-function unaryRaw(x: Tensor, code: number, op: string): Tensor {
+/** @internal op(x) elementwise (no graph). */
+export function unaryRaw(x: Tensor, code: number, op: string): Tensor {
   assertTensor(x, op);
   const out = empty(x.shape, x.dtype, x.device);
   callNative(() => native.unary(out.buffer(), x.buffer(op), code));
@@ -24,7 +27,8 @@ export function affineRaw(x: Tensor, alpha: number, beta: number): Tensor {
   return out;
 }
 
-function binaryRaw(a: Tensor, b: Tensor, code: number, op: string): Tensor {
+/** @internal op(a, b) with broadcasting (no graph). */
+export function binaryRaw(a: Tensor, b: Tensor, code: number, op: string): Tensor {
   assertSameKind(op, a, b);
   const shape = broadcastShapes(a.shape, b.shape, op);
   const out = empty(shape, a.dtype, a.device);

@@ -13,43 +13,20 @@ import { native } from '../native';
 import { Tensor, empty } from '../tensor';
 import { record, needsGrad } from '../autograd';
 import { assertSameKind, assertTensor, fmt } from './util';
-
-const REDUCE_SUM = 0;
-const UNARY_SQRT = 3;
-const UNARY_SQUARE = 10;
-const UNARY_RECIPROCAL = 11;
-const BINARY_ADD = 0;
-const BINARY_SUB = 1;
-const BINARY_MUL = 2;
-
-/** a ⊙ b for two tensors of one shape (no graph). */
-function mulRaw(a: Tensor, b: Tensor, op: string): Tensor {
-  const out = empty(a.shape, a.dtype, a.device);
-  const shape = a.shape.length ? [a.size] : [];
-  const st = a.shape.length ? [1] : [];
-  callNative(() => native.binary(out.buffer(), a.buffer(op), b.buffer(op), BINARY_MUL, shape, st, st));
-  return out;
-}
-
-/** α·x + β elementwise (no graph). */
-function affineRaw(x: Tensor, alpha: number, beta: number, op: string): Tensor {
-  const out = empty(x.shape, x.dtype, x.device);
-  callNative(() => native.affine(out.buffer(), x.buffer(op), alpha, beta));
-  return out;
-}
+import { B, U, affineRaw, binaryRaw, unaryRaw } from './elementwise';
+import { R } from './reduction';
 
 /** Column sums of x viewed as [rows, C] (no graph). */
-function channelSums(x: Tensor, rows: number, C: number): Tensor {
+function channelSums(x: Tensor, rows: number, C: number, op: string): Tensor {
   const s = empty([C], x.dtype, x.device);
-  callNative(() => native.reduce(s.buffer(), x.buffer('meanOnlyBatchNorm'), REDUCE_SUM, 1, rows, C));
+  callNative(() => native.reduce(s.buffer(), x.buffer(op), R.sum, 1, rows, C));
   return s;
 }
 
 /** (x − μ)·s per channel with μ = base·k (k = 1/rows for column sums): one pass (no graph). */
 function centerScale(x: Tensor, base: Tensor, k: number, rows: number, C: number, s: number, op: string): Tensor {
-  const shift = empty([C], x.dtype, x.device);
+  const shift = affineRaw(base, -s * k, 0); // −μ·s
   const scale = empty([C], x.dtype, x.device);
-  callNative(() => native.affine(shift.buffer(), base.buffer(op), -s * k, 0)); // −μ·s
   callNative(() => native.fill(scale.buffer(), s));
   const y = empty(x.shape, x.dtype, x.device);
   callNative(() => native.channelAffine(y.buffer(), x.buffer(op), scale.buffer(), shift.buffer(), rows, C));
@@ -86,7 +63,7 @@ export function meanOnlyBatchNorm(x: Tensor, scale: number, mean?: Tensor | null
     };
   }
   if (rows < 1) throw new GmpnnError('E_SHAPE', `${op}: no rows to average over in ${fmt(x.shape)}`);
-  const sums = channelSums(x, rows, C);
+  const sums = channelSums(x, rows, C, op);
   const y = centerScale(x, sums, 1 / rows, rows, C, scale, op);
   const batchMean = empty([C], x.dtype, x.device);
   callNative(() => native.affine(batchMean.buffer(), sums.buffer(), 1 / rows, 0));
@@ -95,7 +72,7 @@ export function meanOnlyBatchNorm(x: Tensor, scale: number, mean?: Tensor | null
   return {
     // ∂L/∂x = (g − mean(g))·s: the mean's dependence on x removes each channel's mean gradient.
     y: record(y, op, [x], (g) => {
-      const gs = channelSums(g, rows, C);
+      const gs = channelSums(g, rows, C, op);
       const dx = centerScale(g, gs, 1 / rows, rows, C, scale, op);
       gs.dispose();
       return [dx];
@@ -124,22 +101,21 @@ export function batchNormTrain(x: Tensor, weight: Tensor, bias: Tensor, eps: num
   const rows = x.size / C;
   if (rows < 1) throw new GmpnnError('E_SHAPE', `${op}: no rows to average over in ${fmt(x.shape)}`);
   // μ, x − μ, σ² = mean((x − μ)²), 1/sqrt(σ² + ε), x̂, y = γ ⊙ x̂ + β
-  const sums = channelSums(x, rows, C);
-  const batchMean = affineRaw(sums, 1 / rows, 0, op);
-  const negMean = affineRaw(sums, -1 / rows, 0, op);
+  const sums = channelSums(x, rows, C, op);
+  const batchMean = affineRaw(sums, 1 / rows, 0);
+  const negMean = affineRaw(sums, -1 / rows, 0);
   sums.dispose();
   const xc = empty(x.shape, x.dtype, x.device);
   callNative(() => native.channelAffine(xc.buffer(), x.buffer(op), null, negMean.buffer(), rows, C));
   negMean.dispose();
-  const sq = empty(x.shape, x.dtype, x.device);
-  callNative(() => native.unary(sq.buffer(), xc.buffer(), UNARY_SQUARE));
-  const sqSums = channelSums(sq, rows, C);
+  const sq = unaryRaw(xc, U.square, op);
+  const sqSums = channelSums(sq, rows, C, op);
   sq.dispose();
-  const batchVar = affineRaw(sqSums, 1 / rows, 0, op);
+  const batchVar = affineRaw(sqSums, 1 / rows, 0);
   sqSums.dispose();
-  const invStd = affineRaw(batchVar, 1, eps, op);
-  callNative(() => native.unary(invStd.buffer(), invStd.buffer(), UNARY_SQRT));
-  callNative(() => native.unary(invStd.buffer(), invStd.buffer(), UNARY_RECIPROCAL));
+  const invStd = affineRaw(batchVar, 1, eps);
+  callNative(() => native.unary(invStd.buffer(), invStd.buffer(), U.sqrt));
+  callNative(() => native.unary(invStd.buffer(), invStd.buffer(), U.reciprocal));
   const xhat = xc; // normalized in place
   callNative(() => native.channelAffine(xhat.buffer(), xc.buffer(), invStd.buffer(), null, rows, C));
   const y = empty(x.shape, x.dtype, x.device);
@@ -150,16 +126,16 @@ export function batchNormTrain(x: Tensor, weight: Tensor, bias: Tensor, eps: num
     return { y, batchMean, batchVar };
   }
   const out = record(y, op, [x, weight, bias], (g) => {
-    const dbias = channelSums(g, rows, C);
-    const gx = mulRaw(g, xhat, op);
-    const dweight = channelSums(gx, rows, C);
+    const dbias = channelSums(g, rows, C, op);
+    const gx = binaryRaw(g, xhat, B.mul, op);
+    const dweight = channelSums(gx, rows, C, op);
     gx.dispose();
     let dx: Tensor | null = null;
     if (x.requiresGrad) {
       // a = γ/σ; ∂L/∂x = a ⊙ g − (a ⊙ Σg / R) − x̂ ⊙ (a ⊙ Σ(g ⊙ x̂) / R)
-      const a = mulRaw(weight, invStd, op);
-      const k1 = mulRaw(a, dbias, op);
-      const k2 = mulRaw(a, dweight, op);
+      const a = binaryRaw(weight, invStd, B.mul, op);
+      const k1 = binaryRaw(a, dbias, B.mul, op);
+      const k2 = binaryRaw(a, dweight, B.mul, op);
       callNative(() => native.affine(k1.buffer(), k1.buffer(), -1 / rows, 0));
       callNative(() => native.affine(k2.buffer(), k2.buffer(), -1 / rows, 0));
       const t = empty(x.shape, x.dtype, x.device);
@@ -167,7 +143,7 @@ export function batchNormTrain(x: Tensor, weight: Tensor, bias: Tensor, eps: num
       dx = empty(x.shape, x.dtype, x.device);
       callNative(() => native.channelAffine(dx!.buffer(), g.buffer(op), a.buffer(), null, rows, C));
       const st = [1];
-      callNative(() => native.binary(dx!.buffer(), dx!.buffer(), t.buffer(), BINARY_ADD, [x.size], st, st));
+      callNative(() => native.binary(dx!.buffer(), dx!.buffer(), t.buffer(), B.add, [x.size], st, st));
       t.dispose();
       a.dispose();
       k1.dispose();
@@ -205,15 +181,13 @@ export function batchNormEvalRaw(x: Tensor, weight: Tensor, bias: Tensor, mean: 
   if (x.rank < 1 || [weight, bias, mean, variance].some((t) => t.size !== C))
     throw new GmpnnError('E_SHAPE', `${op}: weight, bias and the running statistics must have ${C} elements (x ${fmt(x.shape)})`);
   const rows = x.size / C;
-  const a = affineRaw(variance, 1, eps, op);
-  callNative(() => native.unary(a.buffer(), a.buffer(), UNARY_SQRT));
-  callNative(() => native.unary(a.buffer(), a.buffer(), UNARY_RECIPROCAL));
-  const scale = mulRaw(weight, a, op); // γ/σ
+  const a = affineRaw(variance, 1, eps);
+  callNative(() => native.unary(a.buffer(), a.buffer(), U.sqrt));
+  callNative(() => native.unary(a.buffer(), a.buffer(), U.reciprocal));
+  const scale = binaryRaw(weight, a, B.mul, op); // γ/σ
   a.dispose();
-  const ms = mulRaw(mean, scale, op);
-  const shift = empty([C], x.dtype, x.device);
-  const st = [1];
-  callNative(() => native.binary(shift.buffer(), bias.buffer(op), ms.buffer(), BINARY_SUB, [C], st, st)); // β − μ·γ/σ
+  const ms = binaryRaw(mean, scale, B.mul, op);
+  const shift = binaryRaw(bias, ms, B.sub, op); // β − μ·γ/σ
   ms.dispose();
   const y = empty(x.shape, x.dtype, x.device);
   callNative(() => native.channelAffine(y.buffer(), x.buffer(op), scale.buffer(), shift.buffer(), rows, C));

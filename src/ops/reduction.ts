@@ -5,7 +5,8 @@ import { Tensor, empty, sizeOf } from '../tensor';
 import { record } from '../autograd';
 import { assertTensor, broadcastStrides, contiguousStrides, fmt, normalizeAxis } from './util';
 
-const R = { sum: 0, max: 1, min: 2, argmax: 3 } as const;
+/** @internal Codes of gmpnn_reduce_op (native/include/gmpnn/reduce.h). */
+export const R = { sum: 0, max: 1, min: 2, argmax: 3 } as const;
 
 function normalizeAxes(x: Tensor, axes: number | number[] | undefined, op: string): number[] {
   if (axes === undefined) return x.shape.map((_, i) => i);

@@ -31,32 +31,24 @@ export class Adam extends Optimizer {
   /** One native call for every parameter with a gradient (torch's foreach path). */
   override step(): void {
     this.stepCount++;
-    checkHyper('Adam', 'lr', this.lr, 0);
-    const args: (NativeBuffer | number | boolean)[] = [this.lr, this.beta1, this.beta2, this.eps, this.weightDecay, this.decoupled, 0];
-    let count = 0;
-    for (const p of this.params) {
-      const grad = p.grad;
-      if (!grad) continue;
-      const step = (this.steps.get(p) ?? 0) + 1;
-      args.push(p.buffer('Adam'), this.slot(p, 'm').buffer(), this.slot(p, 'v').buffer(), grad.buffer('Adam'), step);
-      count++;
-    }
-    if (count === 0) return;
-    args[6] = count;
-    callNative(() => native.adamStepMany(...args));
-    // Step counts advance only once the update went through.
-    for (const p of this.params) if (p.grad) this.steps.set(p, (this.steps.get(p) ?? 0) + 1);
+    const pairs: [Tensor, Tensor][] = [];
+    for (const p of this.params) if (p.grad) pairs.push([p, p.grad]);
+    this.apply(pairs);
   }
 
   protected update(p: Tensor, grad: Tensor): void {
+    this.apply([[p, grad]]);
+  }
+
+  /** adam_step on each (parameter, gradient) in one binding call; step counts advance after it. */
+  private apply(pairs: [Tensor, Tensor][]): void {
     checkHyper('Adam', 'lr', this.lr, 0);
-    const m = this.slot(p, 'm');
-    const v = this.slot(p, 'v');
-    const step = (this.steps.get(p) ?? 0) + 1;
-    this.steps.set(p, step);
-    callNative(() =>
-      native.adamStep(p.buffer('Adam'), m.buffer(), v.buffer(), grad.buffer('Adam'), this.lr, this.beta1, this.beta2, this.eps, this.weightDecay, this.decoupled, step),
-    );
+    if (pairs.length === 0) return;
+    const args: (NativeBuffer | number | boolean)[] = [this.lr, this.beta1, this.beta2, this.eps, this.weightDecay, this.decoupled, pairs.length];
+    for (const [p, grad] of pairs)
+      args.push(p.buffer('Adam'), this.slot(p, 'm').buffer(), this.slot(p, 'v').buffer(), grad.buffer('Adam'), (this.steps.get(p) ?? 0) + 1);
+    callNative(() => native.adamStepMany(...args));
+    for (const [p] of pairs) this.steps.set(p, (this.steps.get(p) ?? 0) + 1);
   }
 
   protected hyper(): Record<string, number | boolean> {
