@@ -688,13 +688,17 @@ inline void dense_epilogue_store(T* z_row, T* y_row, int64_t n, bool relu, bool 
 struct RowsArgs {
   int64_t si, sk, K, ldp, ldc, N;
 };
-template <typename T, int R, int KC>
+template <typename T, int R, int KC, bool UNIT_K>
 void small_rows_packed(const T* a0, const T* bp, T* c0, T* y0, RowsArgs g, T alpha, T beta,
                        const DenseEpilogue<T>* epi) {
   static_assert(R == 1 || R == 4, "rows form: 1 or 4 rows");
   typedef typename Small<T>::V V;
   constexpr int VL = Small<T>::VL, JB = 2 * VL;
-  const int64_t K = KC > 0 ? KC : g.K, si = g.si, sk = g.sk, ldp = g.ldp, ldc = g.ldc, N = g.N;
+  // UNIT_K: A's k stride is 1 (row-major X), known at compile time, so each of the R rows is one
+  // base pointer plus constant offsets. With a run-time k stride GCC hoisted all R·K addresses
+  // out of the strip loop and spilled them (a stack load before every broadcast).
+  const int64_t K = KC > 0 ? KC : g.K, si = g.si, sk = UNIT_K ? 1 : g.sk, ldp = g.ldp,
+                ldc = g.ldc, N = g.N;
   const bool plain = alpha == T(1) && beta == T(0);
   for (int64_t j0 = 0; j0 < N; j0 += JB) {
     V c00 = V{}, c01 = V{}, c10 = V{}, c11 = V{}, c20 = V{}, c21 = V{}, c30 = V{}, c31 = V{};
@@ -766,15 +770,27 @@ void small_rows_packed_any(const Problem<T>& pb, int64_t i0, const T* bp, int64_
   T* c0 = pb.c + i0 * pb.ldc;
   T* y0 = epi ? epi->Y + i0 * pb.ldc : nullptr;
   const RowsArgs g{si, sk, pb.K, ldp, pb.ldc, pb.N};
+  if (sk == 1) {
+    switch (pb.K) {
+#define GMPNN_ROWS_K(k) \
+  case k: return small_rows_packed<T, R, k, true>(a0, bp, c0, y0, g, pb.alpha, pb.beta, epi);
+      GMPNN_ROWS_K(1) GMPNN_ROWS_K(2) GMPNN_ROWS_K(3) GMPNN_ROWS_K(4) GMPNN_ROWS_K(5)
+      GMPNN_ROWS_K(6) GMPNN_ROWS_K(7) GMPNN_ROWS_K(8) GMPNN_ROWS_K(9) GMPNN_ROWS_K(10)
+      GMPNN_ROWS_K(11) GMPNN_ROWS_K(12) GMPNN_ROWS_K(13) GMPNN_ROWS_K(14) GMPNN_ROWS_K(15)
+      GMPNN_ROWS_K(16)
+#undef GMPNN_ROWS_K
+      default: return small_rows_packed<T, R, 0, true>(a0, bp, c0, y0, g, pb.alpha, pb.beta, epi);
+    }
+  }
   switch (pb.K) {
 #define GMPNN_ROWS_K(k) \
-  case k: return small_rows_packed<T, R, k>(a0, bp, c0, y0, g, pb.alpha, pb.beta, epi);
+  case k: return small_rows_packed<T, R, k, false>(a0, bp, c0, y0, g, pb.alpha, pb.beta, epi);
     GMPNN_ROWS_K(1) GMPNN_ROWS_K(2) GMPNN_ROWS_K(3) GMPNN_ROWS_K(4) GMPNN_ROWS_K(5)
     GMPNN_ROWS_K(6) GMPNN_ROWS_K(7) GMPNN_ROWS_K(8) GMPNN_ROWS_K(9) GMPNN_ROWS_K(10)
     GMPNN_ROWS_K(11) GMPNN_ROWS_K(12) GMPNN_ROWS_K(13) GMPNN_ROWS_K(14) GMPNN_ROWS_K(15)
     GMPNN_ROWS_K(16)
 #undef GMPNN_ROWS_K
-    default: return small_rows_packed<T, R, 0>(a0, bp, c0, y0, g, pb.alpha, pb.beta, epi);
+    default: return small_rows_packed<T, R, 0, false>(a0, bp, c0, y0, g, pb.alpha, pb.beta, epi);
   }
 }
 
@@ -890,6 +906,50 @@ inline T small_dot(const T* x, const T* y, int64_t K) {
   return r;
 }
 
+// Four dots against one vector at once (the head layer's H·wᵀ, N = 1): rows x0..x3 of length K
+// (contiguous) with y, into s[0..3]. Per row the same order as small_dot would not help here:
+// one vector accumulator per row in k order, a masked last vector, then a fixed pairwise tree
+// over the lanes, so results do not depend on threads. With one row at a time the scalar lane
+// sum and tail of each dot were the cost (~45 cycles a row at K = 100; now ~10).
+template <typename T>
+inline void small_dot4(const T* x0, int64_t ldx, const T* y, int64_t K, T* s) {
+  typedef typename Small<T>::V V;
+  constexpr int VL = Small<T>::VL;
+  V a0 = V{}, a1 = V{}, a2 = V{}, a3 = V{};
+  const T *x1 = x0 + ldx, *x2 = x1 + ldx, *x3 = x2 + ldx;
+  int64_t k = 0;
+  for (; k + VL <= K; k += VL) {
+    const V yv = Small<T>::load(y + k);
+    a0 += Small<T>::load(x0 + k) * yv;
+    a1 += Small<T>::load(x1 + k) * yv;
+    a2 += Small<T>::load(x2 + k) * yv;
+    a3 += Small<T>::load(x3 + k) * yv;
+  }
+  if (k < K) {
+    const int64_t m = K - k;
+    const V yv = load_part(y + k, m);
+    a0 += load_part(x0 + k, m) * yv;
+    a1 += load_part(x1 + k, m) * yv;
+    a2 += load_part(x2 + k, m) * yv;
+    a3 += load_part(x3 + k, m) * yv;
+  }
+  // Lanes folded in halves (a fixed tree): VL → 1.
+  auto fold = [](V v) {
+    T r[VL];
+#pragma GCC unroll 8
+    for (int l = 0; l < VL; ++l) r[l] = v[l];
+#pragma GCC unroll 8
+    for (int w = VL / 2; w >= 1; w /= 2)
+#pragma GCC unroll 8
+      for (int l = 0; l < w; ++l) r[l] += r[l + w];
+    return r[0];
+  };
+  s[0] = fold(a0);
+  s[1] = fold(a1);
+  s[2] = fold(a2);
+  s[3] = fold(a3);
+}
+
 template <typename T>
 T* small_scratch(Scratch& s, int64_t n) {
   return (T*)s.get(sizeof(T) * (size_t)n);
@@ -946,6 +1006,33 @@ bool gemm_small(const Problem<T>& pb, gmpnn_status* st) {
   constexpr int JB = 4 * Small<T>::VL;
   const bool par = !omp_in_parallel() && M * N * K >= kGemmParallelMacs && omp_get_max_threads() > 1;
   *st = GMPNN_OK;
+  if (N == 1 && !pb.a.trans && M >= 4) {
+    // One output column (the head layer's H·wᵀ): four rows at a time (small_dot4), the last
+    // M mod 4 rows by small_dot. op(B)'s column copied contiguous when it is strided.
+    const T* yb = pb.b.p;
+    if (!pb.b.trans && pb.b.ld != 1) {
+      T* bt = small_scratch<T>(t_pack_b, K);
+      if (!bt) return *st = gmpnn_set_error(GMPNN_E_OOM, "gemm: cannot allocate packing buffer"), true;
+      for (int64_t k = 0; k < K; ++k) bt[k] = pb.b.p[k * pb.b.ld];
+      yb = bt;
+    }
+    const T* xa = pb.a.p;
+    const int64_t ldx = pb.a.ld;
+    const T alpha = pb.alpha, beta = pb.beta;
+    auto put = [&](int64_t i, T d) {
+      T* c = pb.c + i * pb.ldc;
+      *c = beta == T(0) ? alpha * d : alpha * d + beta * *c;
+    };
+    const int64_t groups = M / 4;
+    for_each_index(par, groups, [&](int64_t g) {
+      T d[4];
+      small_dot4(xa + 4 * g * ldx, ldx, yb, K, d);
+      for (int r = 0; r < 4; ++r) put(4 * g + r, d[r]);
+    });
+    FtzScope ftz;
+    for (int64_t i = groups * 4; i < M; ++i) put(i, small_dot(xa + i * ldx, yb, K));
+    return true;
+  }
   if (K <= kSmallK && M >= 4) {
     *st = rows_packed_driver<T>(pb, par, nullptr);
     return true;
