@@ -678,8 +678,9 @@ inline void dense_epilogue_store(T* z_row, T* y_row, int64_t n, bool relu, bool 
   store_lane_vec(y_row, h1, n, 1, T(1), T(0));
 }
 
-// rows form, K small: rows i0..i0+3 (R = 4) or row i0 (R = 1) of C, all columns; bp = op(B)
-// packed [K, ldp], ldp a multiple of 2·VL with a zero tail, so every strip load is in bounds.
+// rows form, K small: rows i0..i0+5 (R = 6) or row i0 (R = 1) of C, all columns; bp = op(B)
+// packed by strips of JB = 2·VL columns ([K][JB] blocks, ldp apart) with a zero tail, so every
+// strip load is in bounds.
 // KC > 0 fixes K at compile time (the k loop unrolls; K is 1…16 here), 0 reads it at run time.
 // Everything arrives by value and the accumulators are named variables: with V acc[4][2] GCC
 // kept them on the stack (a `rep stos` per strip), and with the Problem by reference it re-read
@@ -691,7 +692,7 @@ struct RowsArgs {
 template <typename T, int R, int KC, bool UNIT_K>
 void small_rows_packed(const T* a0, const T* bp, T* c0, T* y0, RowsArgs g, T alpha, T beta,
                        const DenseEpilogue<T>* epi) {
-  static_assert(R == 1 || R == 4, "rows form: 1 or 4 rows");
+  static_assert(R == 1 || R == 6, "rows form: 1 or 6 rows");
   typedef typename Small<T>::V V;
   constexpr int VL = Small<T>::VL, JB = 2 * VL;
   // UNIT_K: A's k stride is 1 (row-major X), known at compile time, so each of the R rows is one
@@ -700,24 +701,39 @@ void small_rows_packed(const T* a0, const T* bp, T* c0, T* y0, RowsArgs g, T alp
   const int64_t K = KC > 0 ? KC : g.K, si = g.si, sk = UNIT_K ? 1 : g.sk, ldp = g.ldp,
                 ldc = g.ldc, N = g.N;
   const bool plain = alpha == T(1) && beta == T(0);
+  // Row base pointers (UNIT_K): x_r[k] is then base + constant offset. GCC otherwise hoists
+  // a0 + r·si + k for every (r, k) out of the strip loop and spills them (a stack load before
+  // each broadcast); the empty asm makes the bases opaque per strip so they stay in registers.
+  // Six rows: 12 accumulators keep both FMA pipes busy through the FMA latency (with four rows,
+  // 8 chains of K dependent FMAs, a strip was latency-bound).
+  const T *a1 = a0 + si, *a2 = a0 + 2 * si, *a3 = a0 + 3 * si, *a4 = a0 + 4 * si,
+          *a5 = a0 + 5 * si;
   for (int64_t j0 = 0; j0 < N; j0 += JB) {
-    V c00 = V{}, c01 = V{}, c10 = V{}, c11 = V{}, c20 = V{}, c21 = V{}, c30 = V{}, c31 = V{};
-    const T* b = bp + j0;
+    if (UNIT_K) asm("" : "+r"(a0), "+r"(a1), "+r"(a2), "+r"(a3), "+r"(a4), "+r"(a5));
+    V c00 = V{}, c01 = V{}, c10 = V{}, c11 = V{}, c20 = V{}, c21 = V{}, c30 = V{}, c31 = V{},
+      c40 = V{}, c41 = V{}, c50 = V{}, c51 = V{};
+    const T* b = bp + j0 / JB * ldp;  // this strip's [K][JB] block
 #pragma GCC unroll 16
     for (int64_t k = 0; k < K; ++k) {
-      const V b0 = *(const V*)(b + k * ldp), b1 = *(const V*)(b + k * ldp + VL);  // aligned
+      const V b0 = *(const V*)(b + k * JB), b1 = *(const V*)(b + k * JB + VL);  // aligned
       const T* ak = a0 + k * sk;
       const T x0 = ak[0];
       c00 += x0 * b0;
       c01 += x0 * b1;
-      if (R == 4) {
-        const T x1 = ak[si], x2 = ak[2 * si], x3 = ak[3 * si];
+      if (R == 6) {
+        const T x1 = UNIT_K ? a1[k] : ak[si], x2 = UNIT_K ? a2[k] : ak[2 * si],
+                x3 = UNIT_K ? a3[k] : ak[3 * si], x4 = UNIT_K ? a4[k] : ak[4 * si],
+                x5 = UNIT_K ? a5[k] : ak[5 * si];
         c10 += x1 * b0;
         c11 += x1 * b1;
         c20 += x2 * b0;
         c21 += x2 * b1;
         c30 += x3 * b0;
         c31 += x3 * b1;
+        c40 += x4 * b0;
+        c41 += x4 * b1;
+        c50 += x5 * b0;
+        c51 += x5 * b1;
       }
     }
     const int64_t n = std::min<int64_t>(JB, N - j0);
@@ -727,36 +743,47 @@ void small_rows_packed(const T* a0, const T* bp, T* c0, T* y0, RowsArgs g, T alp
       const V l0 = load_lane_vec(epi->lambda + j0, n, 0), l1 = load_lane_vec(epi->lambda + j0, n, 1);
       const V r0 = has_r ? load_lane_vec(epi->r + j0, n, 0) : V{};
       const V r1 = has_r ? load_lane_vec(epi->r + j0, n, 1) : V{};
-      dense_epilogue_store<T>(c, y0 + j0, n, relu, has_r, l0, l1, r0, r1, c00, c01);
-      if (R == 4) {
-        dense_epilogue_store<T>(c + ldc, y0 + j0 + ldc, n, relu, has_r, l0, l1, r0, r1, c10, c11);
-        dense_epilogue_store<T>(c + 2 * ldc, y0 + j0 + 2 * ldc, n, relu, has_r, l0, l1, r0, r1, c20, c21);
-        dense_epilogue_store<T>(c + 3 * ldc, y0 + j0 + 3 * ldc, n, relu, has_r, l0, l1, r0, r1, c30, c31);
+      T* y = y0 + j0;
+      dense_epilogue_store<T>(c, y, n, relu, has_r, l0, l1, r0, r1, c00, c01);
+      if (R == 6) {
+        dense_epilogue_store<T>(c + ldc, y + ldc, n, relu, has_r, l0, l1, r0, r1, c10, c11);
+        dense_epilogue_store<T>(c + 2 * ldc, y + 2 * ldc, n, relu, has_r, l0, l1, r0, r1, c20, c21);
+        dense_epilogue_store<T>(c + 3 * ldc, y + 3 * ldc, n, relu, has_r, l0, l1, r0, r1, c30, c31);
+        dense_epilogue_store<T>(c + 4 * ldc, y + 4 * ldc, n, relu, has_r, l0, l1, r0, r1, c40, c41);
+        dense_epilogue_store<T>(c + 5 * ldc, y + 5 * ldc, n, relu, has_r, l0, l1, r0, r1, c50, c51);
       }
       continue;
     }
     if (n == JB && plain) {  // the common case: whole strips, plain stores
       Small<T>::store(c, c00);
       Small<T>::store(c + VL, c01);
-      if (R == 4) {
+      if (R == 6) {
         Small<T>::store(c + ldc, c10);
         Small<T>::store(c + ldc + VL, c11);
         Small<T>::store(c + 2 * ldc, c20);
         Small<T>::store(c + 2 * ldc + VL, c21);
         Small<T>::store(c + 3 * ldc, c30);
         Small<T>::store(c + 3 * ldc + VL, c31);
+        Small<T>::store(c + 4 * ldc, c40);
+        Small<T>::store(c + 4 * ldc + VL, c41);
+        Small<T>::store(c + 5 * ldc, c50);
+        Small<T>::store(c + 5 * ldc + VL, c51);
       }
       continue;
     }
     store_lane_vec(c, c00, n, 0, alpha, beta);
     store_lane_vec(c, c01, n, 1, alpha, beta);
-    if (R == 4) {
+    if (R == 6) {
       store_lane_vec(c + ldc, c10, n, 0, alpha, beta);
       store_lane_vec(c + ldc, c11, n, 1, alpha, beta);
       store_lane_vec(c + 2 * ldc, c20, n, 0, alpha, beta);
       store_lane_vec(c + 2 * ldc, c21, n, 1, alpha, beta);
       store_lane_vec(c + 3 * ldc, c30, n, 0, alpha, beta);
       store_lane_vec(c + 3 * ldc, c31, n, 1, alpha, beta);
+      store_lane_vec(c + 4 * ldc, c40, n, 0, alpha, beta);
+      store_lane_vec(c + 4 * ldc, c41, n, 1, alpha, beta);
+      store_lane_vec(c + 5 * ldc, c50, n, 0, alpha, beta);
+      store_lane_vec(c + 5 * ldc, c51, n, 1, alpha, beta);
     }
   }
 }
@@ -979,20 +1006,28 @@ void for_each_index(bool par, int64_t count, F&& fn) {
   }
 }
 
-// The rows form over all of C (K small): op(B) packed to [K, round_up(N, 2·VL)] with a zero
-// tail (small, read from L1/L2), then groups of four rows; the epilogue, if any, at the stores.
+// The rows form over all of C (K small): op(B) packed strip by strip, [N / JB][K][JB] with
+// JB = 2·VL and a zero tail (small, read from L1/L2), so a strip's rows are a compile-time
+// stride apart; then groups of six rows; the epilogue, if any, at the stores.
 template <typename T>
 gmpnn_status rows_packed_driver(const Problem<T>& pb, bool par, const DenseEpilogue<T>* epi) {
   const int64_t M = pb.M, N = pb.N, K = pb.K;
-  const int64_t ldp = (N + 2 * Small<T>::VL - 1) / (2 * Small<T>::VL) * (2 * Small<T>::VL);
-  T* bp = small_scratch<T>(t_pack_b, K * ldp);
+  constexpr int64_t JB = 2 * Small<T>::VL;
+  const int64_t strips = (N + JB - 1) / JB, ldp = K * JB;  // ldp: one strip's block
+  T* bp = small_scratch<T>(t_pack_b, strips * ldp);
   if (!bp) return gmpnn_set_error(GMPNN_E_OOM, "gemm: cannot allocate packing buffer");
-  copy_op(bp, ldp, pb.b, K, N);
-  for (int64_t k = 0; k < K; ++k) std::fill(bp + k * ldp + N, bp + (k + 1) * ldp, T(0));
-  const int64_t groups = M / 4;
-  for_each_index(par, groups, [&](int64_t g) { small_rows_packed_any<T, 4>(pb, g * 4, bp, ldp, epi); });
+  for (int64_t st = 0; st < strips; ++st)
+    for (int64_t k = 0; k < K; ++k) {
+      T* d = bp + st * ldp + k * JB;
+      for (int64_t jj = 0; jj < JB; ++jj) {
+        const int64_t j = st * JB + jj;
+        d[jj] = j < N ? (pb.b.trans ? pb.b.p[j * pb.b.ld + k] : pb.b.p[k * pb.b.ld + j]) : T(0);
+      }
+    }
+  const int64_t groups = M / 6;
+  for_each_index(par, groups, [&](int64_t g) { small_rows_packed_any<T, 6>(pb, g * 6, bp, ldp, epi); });
   FtzScope ftz;
-  for (int64_t i = groups * 4; i < M; ++i) small_rows_packed_any<T, 1>(pb, i, bp, ldp, epi);
+  for (int64_t i = groups * 6; i < M; ++i) small_rows_packed_any<T, 1>(pb, i, bp, ldp, epi);
   return GMPNN_OK;
 }
 
