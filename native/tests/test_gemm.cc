@@ -169,6 +169,8 @@ GMPNN_TEST(gemm_small_dims) {
       {101, 16, 1023}, {17, 2, 5},     {7, 4, 31},     {1, 1, 1024},  {4096, 8, 8}, {300, 3, 3000},
       // N = 1 (four dots at a time): row remainders 1-3, K below / not a multiple of a vector.
       {1027, 1, 13},   {6, 1, 3},      {455, 1, 100},  {4, 1, 1},
+      // Rows form (six rows a group): M mod 6 = 0, 1, 2; one row short of a group.
+      {1026, 40, 9},   {13, 17, 16},   {14, 9, 5},     {5, 33, 7},
   };
   static const double ab[][2] = {{1, 0}, {1, 1}, {-0.5, 2}, {2.5, 0}};
   const int saved = omp_get_max_threads();
