@@ -142,7 +142,7 @@ for (const r of rows) {
   lines.push(`| ${r.cfg.set} (${r.cfg.rows}×${r.cfg.features}, ${r.cfg.batch}) | ${r.dtype} | ${f(median(r.sp))} | ${f(median(r.gmp))} | ${ratio.toFixed(3)} | ${f(median(r.tg))} | ${f(median(r.ts))} | ${vsTorch ? vsTorch.toFixed(1) + '×' : '–'} |`);
 }
 const cpu = (os.cpus()[0] || { model: 'unknown' }).model;
-const header = `Machine: ${cpu}, ${os.cpus().length} cores, gmpnn ${g.backends().cpu.threads} threads (GEMM ${g.backends().cpu.gemmIsa})` + (py ? `, PyTorch ${py.version} (${g.backends().cpu.threads} threads)` : '') + `. Date: ${new Date().toISOString().slice(0, 10)}.` + (repeats > 1 ? ` Medians of ${repeats} runs; GmP/SP is the median over runs of each run's median over ${pairs} paired SP/GmP windows.` : ' GmP/SP: median over ${pairs} paired SP/GmP windows.');
+const header = `Machine: ${cpu}, ${os.cpus().length} cores, gmpnn ${g.backends().cpu.threads} threads (GEMM ${g.backends().cpu.gemmIsa})` + (py ? `, PyTorch ${py.version} (${g.backends().cpu.threads} threads)` : '') + `. Date: ${new Date().toISOString().slice(0, 10)}.` + (repeats > 1 ? ` Medians of ${repeats} runs; GmP/SP is the median over runs of each run's median over ${pairs} paired SP/GmP windows.` : ` GmP/SP: median over ${pairs} paired SP/GmP windows.`);
 const table = [header, '', ...lines].join('\n');
 console.log(table);
 

@@ -31,6 +31,8 @@ namespace gmpnn_cpu {
 // Out-of-line entry point (defined in gmp.cc) so that code compiled without AVX2 flags, e.g. the
 // tests, calls the same vector path the kernels use.
 void sincos_f64(const double* x, double* s, double* c, int64_t n);
+// The same for float32 layers (sincos8f: float accuracy), defined in gmp.cc.
+void sincos_f32acc(const double* x, double* s, double* c, int64_t n);
 
 // Largest |x| handled by the vector reduction; beyond it a lane uses std::sin / std::cos.
 constexpr double kSinCosMaxArg = 1.0e5;
@@ -111,6 +113,111 @@ inline void sincos4(__m256d x, __m256d* so, __m256d* co) {
   }
   *so = s;
   *co = c;
+}
+
+// sin and cos of eight angles at float accuracy, for float32 layers: x0 holds angles 0..3 and x1
+// angles 4..7 (doubles); the results come back as doubles in the same order. The reduction is
+// sincos4's (double, Cody–Waite, exact to ~0.5 ulp of double), the reduced argument is rounded to
+// float and cephes' float kernels on [−π/4, π/4] (sin degree 7, cos degree 8) run on all eight
+// lanes at once, so the polynomial and quadrant work is shared by twice the angles. Error: at
+// most 1.54 float ulp over 4·10^5 float angles (gmp_sincos_f32_accuracy checks ≤ 2), the order
+// of the float32 rounding of the θ it comes from. Lanes beyond kSinCosMaxArg, ±inf and NaN use std::sin /
+// std::cos, as in sincos4. The callers multiply the values in double (u(θ)'s prefix products).
+inline __m256 sincos8f_half_join(__m128 lo, __m128 hi) {
+  return _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);
+}
+inline void sincos8f(__m256d x0, __m256d x1, __m256d* s0, __m256d* s1, __m256d* c0,
+                     __m256d* c1) {
+  const __m256d two_over_pi = _mm256_set1_pd(0.6366197723675814);
+  const __m256d p1 = _mm256_set1_pd(0x1.921fb54442d18p+0);
+  const __m256d p2 = _mm256_set1_pd(0x1.1a62633145c07p-54);
+  const __m256d p3 = _mm256_set1_pd(-0x1.f1976b7ed8fbcp-110);
+  auto reduce = [&](__m256d x, __m256d* q) {
+    *q = _mm256_round_pd(_mm256_mul_pd(x, two_over_pi), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256d r = _mm256_fnmadd_pd(*q, p1, x);
+    r = _mm256_fnmadd_pd(*q, p2, r);
+    r = _mm256_fnmadd_pd(*q, p3, r);
+    return _mm256_blendv_pd(r, x, _mm256_cmp_pd(*q, _mm256_setzero_pd(), _CMP_EQ_OQ));
+  };
+  __m256d q0, q1;
+  const __m256d r0 = reduce(x0, &q0), r1 = reduce(x1, &q1);
+  const __m256 r = sincos8f_half_join(_mm256_cvtpd_ps(r0), _mm256_cvtpd_ps(r1));
+  const __m256i qi = _mm256_insertf128_si256(_mm256_castsi128_si256(_mm256_cvtpd_epi32(q0)),
+                                             _mm256_cvtpd_epi32(q1), 1);
+  const __m256 z = _mm256_mul_ps(r, r);
+  // sin r = r + r·z·(S1 + z·(S2 + z·S3)); cos r = 1 − z/2 + z²·(C1 + z·(C2 + z·C3)) (cephes sinf/cosf)
+  const __m256 ps = _mm256_fmadd_ps(
+      _mm256_fmadd_ps(_mm256_set1_ps(-1.9515295891e-4f), z, _mm256_set1_ps(8.3321608736e-3f)), z,
+      _mm256_set1_ps(-1.6666654611e-1f));
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256 sr = _mm256_or_ps(_mm256_fmadd_ps(_mm256_mul_ps(r, z), ps, r), _mm256_and_ps(r, sign));
+  const __m256 pc = _mm256_fmadd_ps(
+      _mm256_fmadd_ps(_mm256_set1_ps(2.443315711809948e-5f), z, _mm256_set1_ps(-1.388731625493765e-3f)),
+      z, _mm256_set1_ps(4.166664568298827e-2f));
+  const __m256 cr = _mm256_fmadd_ps(_mm256_mul_ps(z, z), pc,
+                                    _mm256_fnmadd_ps(_mm256_set1_ps(0.5f), z, _mm256_set1_ps(1.0f)));
+  // Quadrant as in sincos4: bit 0 of q swaps, bit 1 negates sin, bit 0 xor bit 1 negates cos.
+  const __m256 swap = _mm256_castsi256_ps(_mm256_slli_epi32(qi, 31));
+  const __m256 ssign = _mm256_and_ps(_mm256_castsi256_ps(_mm256_slli_epi32(qi, 30)), sign);
+  const __m256 csign = _mm256_xor_ps(ssign, swap);
+  const __m256 s = _mm256_xor_ps(_mm256_blendv_ps(sr, cr, swap), ssign);
+  const __m256 c = _mm256_xor_ps(_mm256_blendv_ps(cr, sr, swap), csign);
+  __m256d so[2] = {_mm256_cvtps_pd(_mm256_castps256_ps128(s)), _mm256_cvtps_pd(_mm256_extractf128_ps(s, 1))};
+  __m256d co[2] = {_mm256_cvtps_pd(_mm256_castps256_ps128(c)), _mm256_cvtps_pd(_mm256_extractf128_ps(c, 1))};
+  // Out-of-range, infinite or NaN lanes: scalar fallback (NaN compares "not ≤", so it lands here).
+  const __m256d xs2[2] = {x0, x1};
+  for (int h = 0; h < 2; ++h) {
+    const __m256d ax = _mm256_andnot_pd(_mm256_set1_pd(-0.0), xs2[h]);
+    const int bm = _mm256_movemask_pd(_mm256_cmp_pd(ax, _mm256_set1_pd(kSinCosMaxArg), _CMP_NLE_UQ));
+    if (__builtin_expect(bm != 0, 0)) {
+      alignas(32) double xs[4], ss[4], cs[4];
+      _mm256_store_pd(xs, xs2[h]);
+      _mm256_store_pd(ss, so[h]);
+      _mm256_store_pd(cs, co[h]);
+      for (int l = 0; l < 4; ++l)
+        if (bm & (1 << l)) {
+          ss[l] = std::sin(xs[l]);
+          cs[l] = std::cos(xs[l]);
+        }
+      so[h] = _mm256_load_pd(ss);
+      co[h] = _mm256_load_pd(cs);
+    }
+  }
+  *s0 = so[0];
+  *s1 = so[1];
+  *c0 = co[0];
+  *c1 = co[1];
+}
+
+// In place over an array of interleaved [k][lane] doubles (len·4 values: x → sin into s, cos into
+// c; s may alias x): F32 picks the float-accuracy kernel (pairs of k), otherwise sincos4.
+template <bool F32>
+inline void sincos_lanes(double* s, double* c, const double* x, int64_t len) {
+  int64_t i = 0;
+  if (F32) {
+    for (; i + 2 <= len; i += 2) {
+      __m256d a, b, e, f;
+      sincos8f(_mm256_loadu_pd(x + 4 * i), _mm256_loadu_pd(x + 4 * i + 4), &a, &b, &e, &f);
+      _mm256_storeu_pd(s + 4 * i, a);
+      _mm256_storeu_pd(s + 4 * i + 4, b);
+      _mm256_storeu_pd(c + 4 * i, e);
+      _mm256_storeu_pd(c + 4 * i + 4, f);
+    }
+    if (i < len) {  // the last k alone: its lanes give the same values as in a pair
+      __m256d a, b, e, f;
+      const __m256d v = _mm256_loadu_pd(x + 4 * i);
+      sincos8f(v, v, &a, &b, &e, &f);
+      _mm256_storeu_pd(s + 4 * i, a);
+      _mm256_storeu_pd(c + 4 * i, e);
+    }
+    return;
+  }
+  for (; i < len; ++i) {
+    __m256d si, ci;
+    sincos4(_mm256_loadu_pd(x + 4 * i), &si, &ci);
+    _mm256_storeu_pd(s + 4 * i, si);
+    _mm256_storeu_pd(c + 4 * i, ci);
+  }
 }
 
 inline void sincos_array(const double* x, double* s, double* c, int64_t n) {

@@ -21,6 +21,7 @@
 namespace gmpnn_cpu {
 // The vectorized sin/cos the direction kernels use (native/cpu/simd_math.h, defined in gmp.cc).
 void sincos_f64(const double* x, double* s, double* c, int64_t n);
+void sincos_f32acc(const double* x, double* s, double* c, int64_t n);
 }  // namespace gmpnn_cpu
 
 using gmpnn_test::Rand;
@@ -155,6 +156,55 @@ GMPNN_TEST(gmp_sincos_accuracy) {
   CHECK(s[13] == 4e-320 && s[14] == -4e-320);
   std::printf("    sincos vs std::sin/cos: %zu angles, max |err| %.3g, max %.3f ulp (at x=%.17g)\n",
               st.count, st.max_abs, st.max_ulp, st.worst_x);
+}
+
+// The float32 layers' sin/cos (sincos8f): float-accuracy values of float angles. |err| ≤ 2 ulp
+// of float of the reference (an absolute 1e-37 where the reference is below float's normal
+// range), against std::sin / std::cos of the same angle; NaN, ±inf and |x| > 1e5 through the
+// scalar fallback; sin(−0) = −0.
+GMPNN_TEST(gmp_sincos_f32_accuracy) {
+  Rand rng(77);
+  std::vector<double> x;
+  for (double range : {1e4, 1e2, 4.0, 0.8})
+    for (int i = 0; i < 100003; ++i) x.push_back((double)(float)rng.uniform(-range, range));
+  for (int64_t k = -4000; k <= 4000; ++k) {  // float angles nearest to k·π/2 and neighbours
+    const float v = (float)((double)k * (kPi / 2));
+    x.push_back(v);
+    x.push_back(std::nextafter(v, INFINITY));
+    x.push_back(std::nextafter(v, -INFINITY));
+  }
+  const std::vector<double> special = {0.0, -0.0, 1e-30, -1e-30, 1e-40, 2e5, -1e22, INFINITY, -INFINITY, NAN, 3.0};
+  x.insert(x.end(), special.begin(), special.end());
+  const size_t n = x.size();
+  std::vector<double> s(n), c(n);
+  gmpnn_cpu::sincos_f32acc(x.data(), s.data(), c.data(), (int64_t)n);
+  double worst = 0, worst_x = 0;
+  int bad = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double want[2] = {std::sin(x[i]), std::cos(x[i])}, got[2] = {s[i], c[i]};
+    for (int f = 0; f < 2; ++f) {
+      if (std::isnan(want[f])) {
+        if (!std::isnan(got[f]) && bad++ < 5) gmpnn_test::fail(__FILE__, __LINE__, "sincos f32: NaN expected");
+        continue;
+      }
+      const double w = std::fabs(want[f]);
+      const double ulpf = w >= FLT_MIN ? std::ldexp(1.0, std::ilogb(w) - 23) : 0.0;
+      const double err = std::fabs(got[f] - want[f]);
+      if (ulpf > 0 && err / ulpf > worst) worst = err / ulpf, worst_x = x[i];
+      if (!(err <= 2.0 * ulpf + 1e-37) && bad++ < 5) {
+        char buf[200];
+        std::snprintf(buf, sizeof buf, "%s(%.9g): got %.9g want %.9g (%.2f float ulp)", f ? "cos" : "sin",
+                      x[i], got[f], want[f], ulpf > 0 ? err / ulpf : -1.0);
+        gmpnn_test::fail(__FILE__, __LINE__, buf);
+      }
+    }
+  }
+  CHECK(bad == 0);
+  CHECK(s[n - 11] == 0.0 && !std::signbit(s[n - 11]) && c[n - 11] == 1.0);
+  CHECK(s[n - 10] == 0.0 && std::signbit(s[n - 10]));  // sin(−0) = −0
+  CHECK(s[n - 6] == std::sin(2e5) && c[n - 5] == std::cos(-1e22));  // scalar fallback lanes
+  std::printf("    sincos (float accuracy) vs std::sin/cos: %zu angles, max %.3f float ulp (at x=%.9g)\n",
+              n, worst, worst_x);
 }
 
 // Beyond the vector reduction's range (|x| > 1e5), infinities and NaN take the scalar fallback,
