@@ -1154,6 +1154,51 @@ bool gemm_small(const Problem<T>& pb, gmpnn_status* st) {
   return false;
 }
 
+// ---------------------------------------------------------------- direct convolution
+// Stride-1 convolution straight from a padded NHWC image, no im2col matrix (gemm_internal.h,
+// conv_direct): the MR x NR tile
+//   out[p_i, j] = Σ_t Σ_c rows[i][off[t] + c] · B[(t·C + c)·NR + j]
+// for MR output pixels p_i (rows[i]: the image address of p_i's tap (0, 0) window, any pixel of
+// any image, so a tile may straddle output rows), taps t at element offsets off[t], C channels a
+// tap, B one NR-wide panel of the weight packed [K = taps·C][NR]. It is the im2col GEMM's
+// microkernel with A read in place through MR row pointers and the tap offsets, so the pixels'
+// windows are read from the image (cache-resident) instead of from a 9x larger im2col copy.
+// Rows i >= m must still point at readable memory (the caller repeats row 0); only m x n of the
+// tile is stored (beta = 0).
+template <typename T, int MR, int NV, int VL>
+void ukr_direct(int64_t ntaps, const int64_t* off, int64_t C, const T* const* rows, const T* B,
+                T* out, int64_t ldc, int m, int n) {
+  typedef typename Vec<T, VL>::type V;
+  constexpr int NR = NV * VL;
+  V acc[MR][NV];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NV; ++j) acc[i][j] = V{};
+  for (int64_t t = 0; t < ntaps; ++t) {
+    const T* a[MR];
+    for (int i = 0; i < MR; ++i) a[i] = rows[i] + off[t];
+#pragma GCC unroll 4
+    for (int64_t c = 0; c < C; ++c) {
+      V b[NV];
+      for (int j = 0; j < NV; ++j) b[j] = *(const V*)(B + j * VL);
+      for (int i = 0; i < MR; ++i) {
+        const T x = a[i][c];
+        for (int j = 0; j < NV; ++j) acc[i][j] += x * b[j];
+      }
+      B += NR;
+    }
+  }
+  if (m == MR && n == NR) {
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < NV; ++j) std::memcpy(out + i * ldc + j * VL, &acc[i][j], sizeof(V));
+    return;
+  }
+  alignas(64) T tile[MR * NR];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NV; ++j) *(V*)(tile + i * NR + j * VL) = acc[i][j];
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) out[i * ldc + j] = tile[i * NR + j];
+}
+
 gmpnn_status check_args(const char* op, const void* C, const void* A, const void* B, int trans_a,
                         int trans_b, int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb,
                         int64_t ldc) {
@@ -1209,6 +1254,58 @@ gmpnn_status gemm_im2col_a(T* C, const Im2colView<T>& a, const T* B, int trans_b
   return gemm_packed_only<T>(
       {{nullptr, 0, false, &a}, {B, ldb, trans_b != 0}, C, M, N, K, ldc, alpha, beta});
 }
+
+template <typename T>
+bool conv_direct_available() {
+  return current_isa() == kAvx2;
+}
+
+template <typename T>
+gmpnn_status conv_direct(T* out, const T* img, int64_t N, int64_t Hp, int64_t Wp, int64_t C,
+                         int64_t OH, int64_t OW, int64_t KH, int64_t KW, const T* bp,
+                         int64_t C_out) {
+  constexpr int VL = 32 / sizeof(T), NV = 2, NR = NV * VL, MR = 6;
+  static_assert(NR == kConvDirectNr<T>, "conv_direct: panel width");
+  const int64_t taps = KH * KW, K = taps * C, M = N * OH * OW;
+  const int64_t panels = (C_out + NR - 1) / NR;
+  if (M == 0 || C_out == 0) return GMPNN_OK;
+  std::vector<int64_t> off((size_t)taps);
+  for (int64_t kh = 0; kh < KH; ++kh)
+    for (int64_t kw = 0; kw < KW; ++kw) off[(size_t)(kh * KW + kw)] = (kh * Wp + kw) * C;
+  const int64_t tiles = (M + MR - 1) / MR, P = OH * OW;
+  const bool par = !omp_in_parallel() && M * K * C_out >= kGemmParallelMacs && omp_get_max_threads() > 1;
+  auto tile = [&](int64_t ti) {
+    const int64_t p0 = ti * MR;
+    const int m = (int)std::min<int64_t>(MR, M - p0);
+    const T* rows[MR];
+    for (int i = 0; i < MR; ++i) {
+      const int64_t p = p0 + (i < m ? i : 0), n = p / P, r = p - n * P, oh = r / OW, ow = r - oh * OW;
+      rows[i] = img + ((n * Hp + oh) * Wp + ow) * C;
+    }
+    for (int64_t q = 0; q < panels; ++q)
+      ukr_direct<T, MR, NV, VL>(taps, off.data(), C, rows, bp + q * K * NR, out + p0 * C_out + q * NR,
+                                C_out, m, (int)std::min<int64_t>(NR, C_out - q * NR));
+  };
+  if (par) {
+#pragma omp parallel
+    {
+      FtzScope ftz;
+#pragma omp for schedule(static)
+      for (int64_t ti = 0; ti < tiles; ++ti) tile(ti);
+    }
+  } else {
+    FtzScope ftz;
+    for (int64_t ti = 0; ti < tiles; ++ti) tile(ti);
+  }
+  return GMPNN_OK;
+}
+template bool conv_direct_available<float>();
+template bool conv_direct_available<double>();
+template gmpnn_status conv_direct<float>(float*, const float*, int64_t, int64_t, int64_t, int64_t,
+                                         int64_t, int64_t, int64_t, int64_t, const float*, int64_t);
+template gmpnn_status conv_direct<double>(double*, const double*, int64_t, int64_t, int64_t,
+                                          int64_t, int64_t, int64_t, int64_t, int64_t,
+                                          const double*, int64_t);
 
 #define GMPNN_IM2COL_GEMMS(T)                                                                   \
   template gmpnn_status gemm_im2col_a<T>(T*, const Im2colView<T>&, const T*, int, int64_t,      \

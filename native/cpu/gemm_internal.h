@@ -31,4 +31,21 @@ template <typename T>
 gmpnn_status gemm_im2col_a(T* C, const Im2colView<T>& a, const T* B, int trans_b, int64_t M,
                            int64_t N, int64_t K, int64_t ldb, int64_t ldc, T alpha, T beta);
 
+// Stride-1 direct convolution (no im2col matrix): out [N·OH·OW, C_out] (NHWC) from img, an NHWC
+// image already padded so that output pixel (oh, ow) of image n reads the KH x KW window at
+// img[n, oh .. oh+KH-1, ow .. ow+KW-1, :] (img is [N, Hp, Wp, C]). bp is the weight packed in
+// panels of kConvDirectNr output channels: bp[(q·K + k)·NR + j] = weight of output channel
+// q·NR + j at fan-in index k = (kh·KW + kw)·C + c (zero beyond C_out), K = KH·KW·C. The same sums
+// as the im2col GEMM in the same k order. Threads itself outside a team.
+// conv_direct_available: the AVX2 microkernel is the selected GEMM path (other ISAs: use the
+// im2col GEMM).
+template <typename T>
+constexpr int kConvDirectNr = 64 / (int)sizeof(T);
+template <typename T>
+bool conv_direct_available();
+template <typename T>
+gmpnn_status conv_direct(T* out, const T* img, int64_t N, int64_t Hp, int64_t Wp, int64_t C,
+                         int64_t OH, int64_t OW, int64_t KH, int64_t KW, const T* bp,
+                         int64_t C_out);
+
 }  // namespace gmpnn_cpu

@@ -54,6 +54,11 @@ const Case kCases[] = {
     {1, 11, 13, 1, 128, 7, 7, 2, 2, 3, 3, false}, // 7×7/2 stem, C_in = 1
     {2, 8, 9, 3, 130, 3, 3, 2, 2, 0, 0, true},    // TF 'same' stride 2: asymmetric padding
     {1, 5, 6, 7, 129, 3, 2, 1, 2, 2, 0, false},   // different strides and pads per axis
+    // Stride 1 with at least 8 outputs: the direct (im2col-free) path for forward and data.
+    {3, 7, 9, 11, 20, 3, 3, 1, 1, 1, 1, false},   // partial panel (20 = 16 + 4), odd C_in
+    {2, 6, 7, 8, 9, 3, 3, 1, 1, 0, 0, false},     // 'valid': no padded copy for the forward
+    {1, 6, 6, 3, 9, 3, 3, 1, 1, 3, 3, false},     // pad > KH − 1: the data gradient falls back
+    {2, 5, 8, 10, 12, 5, 3, 1, 1, 2, 1, false},   // non-square kernel and pads
 };
 
 gmpnn_conv2d_dims dims_of(const Case& c) {
@@ -158,6 +163,17 @@ void run_all(uint64_t seed0, const char* tag) {
     }
   }
   gmpnn_cpu_conv2d_set_tiling_for_testing(0, 0);
+  // The direct path forced on (every stride-1 case, whatever its size) and off (the im2col paths
+  // on the cases the automatic choice sends to it).
+  for (int direct : {1, 0}) {
+    gmpnn_cpu_conv2d_set_direct_for_testing(direct);
+    for (const Case& c : kCases) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%s direct=%d", tag, direct);
+      check_case<T>(dims_of(c), ++seed, buf);
+    }
+  }
+  gmpnn_cpu_conv2d_set_direct_for_testing(-1);
 }
 
 template <typename T>

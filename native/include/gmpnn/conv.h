@@ -77,6 +77,10 @@ gmpnn_status gmpnn_cpu_conv2d_backward_filter_reference(gmpnn_dtype dt, void* dw
  * pixels per im2col tile (0 restores the automatic choice); filter_mode 0 = automatic, 1 = per-
  * thread partial sums, 2 = sequential tiles into the threaded GEMM (beta = 1). */
 void gmpnn_cpu_conv2d_set_tiling_for_testing(int64_t tile_rows, int filter_mode);
+/* mode -1 = automatic, 0 = never, 1 = always where it applies (stride 1): the direct path, which
+ * convolves from a zero-padded copy of the image without an im2col matrix (forward, and the data
+ * gradient as the convolution of the padded output gradient with the flipped weight). */
+void gmpnn_cpu_conv2d_set_direct_for_testing(int mode);
 
 #ifdef __cplusplus
 }
