@@ -59,6 +59,11 @@ const Case kCases[] = {
     {2, 6, 7, 8, 9, 3, 3, 1, 1, 0, 0, false},     // 'valid': no padded copy for the forward
     {1, 6, 6, 3, 9, 3, 3, 1, 1, 3, 3, false},     // pad > KH − 1: the data gradient falls back
     {2, 5, 8, 10, 12, 5, 3, 1, 1, 2, 1, false},   // non-square kernel and pads
+    // More stride-1 shapes for the direct path: C_in = 8, 13, 3 against its 6-row tiles.
+    {2, 6, 7, 8, 16, 3, 3, 1, 1, 0, 0, false},    // 'valid' (unpadded image), C_in = 8: 6 + 2
+    {1, 7, 5, 13, 32, 3, 2, 1, 1, 1, 0, false},   // non-square, C_in = 13
+    {2, 5, 5, 3, 16, 5, 5, 1, 1, 2, 2, false},    // 5x5 'same', C_in = 3 (one short tile a tap)
+    {3, 9, 9, 12, 48, 3, 3, 1, 1, 1, 1, false},   // several pixel blocks, threaded
 };
 
 gmpnn_conv2d_dims dims_of(const Case& c) {
