@@ -132,6 +132,10 @@ int main(int argc, char** argv) {
     shapes.push_back({"bwd dYᵀ·X 100x" + fs + "x1024", 100, f, 1024, 1, 0, false});
   }
   shapes.push_back({"fwd X·Wᵀ 455x100x13", 455, 100, 13, 0, 1, false});
+  shapes.push_back({"fwd X·Wᵀ 1024x100x16", 1024, 100, 16, 0, 1, false});
+  // The MLP head (one output): forward H·wᵀ and the data gradient g·w.
+  shapes.push_back({"head H·wᵀ 1024x1x100", 1024, 1, 100, 0, 1, false});
+  shapes.push_back({"head g·w 1024x100x1", 1024, 100, 1, 0, 0, false});
   shapes.push_back({"hidden H·Wᵀ 1024x100x100", 1024, 100, 100, 0, 1, false});
   // A VGG-6 convolution's forward on one im2col tile: cols [pixels, 9·C_in] · Wᵀ, N = C_out.
   const int conv[][2] = {{32, 288}, {64, 288}, {64, 576}, {128, 576}, {128, 1152}};

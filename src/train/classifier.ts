@@ -100,7 +100,8 @@ interface TrainerState {
   epochStart: number;
   history: EpochRecord[];
   plateau: { best: number; wait: number } | null;
-  early: { best: number; bestEpoch: number; wait: number };
+  /** bestTop1: the best epoch's validation top-1 (ties on top-5 go to the better top-1); absent in older checkpoints. */
+  early: { best: number; bestEpoch: number; wait: number; bestTop1?: number };
   stoppedEarly: boolean;
   done: boolean;
 }
@@ -234,13 +235,17 @@ export async function trainClassifier(o: ClassifierOptions): Promise<ClassifierR
       if (o.val) {
         rec.val = await evaluateClassifier(model, o.val);
         const v = rec.val.top5;
-        if (v > st.early.best) {
-          st.early = { best: v, bestEpoch: st.epoch, wait: 0 };
+        // The best weights are those of the best top-5, ties broken by top-1 (top-5 saturates on
+        // few classes: with 10 it is 99.9 % after an epoch or two). Only a top-5 gain resets the
+        // early-stopping wait, as the spec's protocol has it.
+        const tieBetter = v === st.early.best && rec.val.top1 > (st.early.bestTop1 ?? -Infinity);
+        if (v > st.early.best || tieBetter) {
+          st.early = { best: v, bestEpoch: st.epoch, wait: v > st.early.best ? 0 : st.early.wait + 1, bestTop1: rec.val.top1 };
           if (bestFile && restoreBest) save(bestFile, model, { config: o.modelConfig ?? {}, epoch: st.epoch, val: rec.val });
         } else {
           st.early.wait++;
-          if (esPatience > 0 && st.early.wait >= esPatience) st.stoppedEarly = true;
         }
+        if (esPatience > 0 && st.early.wait >= esPatience) st.stoppedEarly = true;
         plateau?.step(v);
       }
       st.history.push(rec);

@@ -127,6 +127,20 @@ describe('train/classifier', () => {
     expect([...r1.stepLosses, ...r2.stepLosses]).to.deep.equal(full.stepLosses);
   });
 
+  it('restores the best top-5 epoch, ties broken by top-1 (top-5 of 3 classes is always 1)', async function () {
+    this.timeout(120000);
+    const dir = tmpdir();
+    const o = opts('sp', dir, 3, { epochs: 4, earlyStopping: 10, plateauPatience: 10 });
+    const r = await trainClassifier(o);
+    o.model.dispose();
+    const top1 = r.epochs.map((e) => e.val!.top1);
+    const best = top1.indexOf(Math.max(...top1));
+    expect(r.epochs.every((e) => e.val!.top5 === 1)).to.equal(true);
+    expect(best).to.be.greaterThan(0, `top-1 by epoch ${top1.join(', ')}: this seed must improve after epoch 1`);
+    expect(r.bestEpoch).to.equal(best);
+    expect(r.stoppedEarly).to.equal(false);
+  });
+
   it('writes curves as SVG and PNG, and stops early when validation top-5 stalls', async function () {
     this.timeout(120000);
     const dir = tmpdir();
