@@ -218,8 +218,9 @@ void fill_zero(T* p, int64_t n, int nt) {
 thread_local Scratch t_pad, t_flip;
 int g_direct_mode = -1;  // testing/bench override: -1 auto, 0 never, 1 always when applicable
 
-// Whether the direct path applies and pays: stride 1, the AVX2 GEMM, and a weight panel that fits
-// the cache (K·NR values).
+// Whether the direct path applies and pays: stride 1 on the AVX2 GEMM path, a fan-in (KH·KW·C)
+// up to kDirectMaxK and at least kDirectMinCout outputs (C_out of the convolution it runs). The
+// padded copy and the packed weight live in per-thread buffers that grow to the largest layer.
 template <typename T>
 bool direct_ok(const gmpnn_conv2d_dims& d, int64_t C, int64_t C_out) {
   if (g_direct_mode == 0 || d.stride_h != 1 || d.stride_w != 1 || !gmpnn_cpu::conv_direct_available<T>())

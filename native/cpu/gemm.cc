@@ -804,7 +804,23 @@ void small_rows_packed(const T* a0, const T* bp, T* c0, T* y0, RowsArgs g, T alp
   }
 }
 
-// Rows i0.. (R of them) of the rows form, with K dispatched to a compile-time constant.
+// The rows form with K dispatched to a compile-time constant (1…16; larger K at run time).
+template <typename T, int R, bool UNIT_K>
+void small_rows_packed_k(const T* a0, const T* bp, T* c0, T* y0, const RowsArgs& g, T alpha,
+                         T beta, const DenseEpilogue<T>* epi) {
+  switch (g.K) {
+#define GMPNN_ROWS_K(k) \
+  case k: return small_rows_packed<T, R, k, UNIT_K>(a0, bp, c0, y0, g, alpha, beta, epi);
+    GMPNN_ROWS_K(1) GMPNN_ROWS_K(2) GMPNN_ROWS_K(3) GMPNN_ROWS_K(4) GMPNN_ROWS_K(5)
+    GMPNN_ROWS_K(6) GMPNN_ROWS_K(7) GMPNN_ROWS_K(8) GMPNN_ROWS_K(9) GMPNN_ROWS_K(10)
+    GMPNN_ROWS_K(11) GMPNN_ROWS_K(12) GMPNN_ROWS_K(13) GMPNN_ROWS_K(14) GMPNN_ROWS_K(15)
+    GMPNN_ROWS_K(16)
+#undef GMPNN_ROWS_K
+    default: return small_rows_packed<T, R, 0, UNIT_K>(a0, bp, c0, y0, g, alpha, beta, epi);
+  }
+}
+
+// Rows i0.. (R of them) of the rows form.
 template <typename T, int R>
 void small_rows_packed_any(const Problem<T>& pb, int64_t i0, const T* bp, int64_t ldp,
                            const DenseEpilogue<T>* epi) {
@@ -813,28 +829,8 @@ void small_rows_packed_any(const Problem<T>& pb, int64_t i0, const T* bp, int64_
   T* c0 = pb.c + i0 * pb.ldc;
   T* y0 = epi ? epi->Y + i0 * pb.ldc : nullptr;
   const RowsArgs g{si, sk, pb.K, ldp, pb.ldc, pb.N};
-  if (sk == 1) {
-    switch (pb.K) {
-#define GMPNN_ROWS_K(k) \
-  case k: return small_rows_packed<T, R, k, true>(a0, bp, c0, y0, g, pb.alpha, pb.beta, epi);
-      GMPNN_ROWS_K(1) GMPNN_ROWS_K(2) GMPNN_ROWS_K(3) GMPNN_ROWS_K(4) GMPNN_ROWS_K(5)
-      GMPNN_ROWS_K(6) GMPNN_ROWS_K(7) GMPNN_ROWS_K(8) GMPNN_ROWS_K(9) GMPNN_ROWS_K(10)
-      GMPNN_ROWS_K(11) GMPNN_ROWS_K(12) GMPNN_ROWS_K(13) GMPNN_ROWS_K(14) GMPNN_ROWS_K(15)
-      GMPNN_ROWS_K(16)
-#undef GMPNN_ROWS_K
-      default: return small_rows_packed<T, R, 0, true>(a0, bp, c0, y0, g, pb.alpha, pb.beta, epi);
-    }
-  }
-  switch (pb.K) {
-#define GMPNN_ROWS_K(k) \
-  case k: return small_rows_packed<T, R, k, false>(a0, bp, c0, y0, g, pb.alpha, pb.beta, epi);
-    GMPNN_ROWS_K(1) GMPNN_ROWS_K(2) GMPNN_ROWS_K(3) GMPNN_ROWS_K(4) GMPNN_ROWS_K(5)
-    GMPNN_ROWS_K(6) GMPNN_ROWS_K(7) GMPNN_ROWS_K(8) GMPNN_ROWS_K(9) GMPNN_ROWS_K(10)
-    GMPNN_ROWS_K(11) GMPNN_ROWS_K(12) GMPNN_ROWS_K(13) GMPNN_ROWS_K(14) GMPNN_ROWS_K(15)
-    GMPNN_ROWS_K(16)
-#undef GMPNN_ROWS_K
-    default: return small_rows_packed<T, R, 0, false>(a0, bp, c0, y0, g, pb.alpha, pb.beta, epi);
-  }
+  if (sk == 1) return small_rows_packed_k<T, R, true>(a0, bp, c0, y0, g, pb.alpha, pb.beta, epi);
+  return small_rows_packed_k<T, R, false>(a0, bp, c0, y0, g, pb.alpha, pb.beta, epi);
 }
 
 // Rows of K handled per pass of the streaming forms: the strips they read (kKChunk rows of up
