@@ -1080,6 +1080,23 @@ bool gemm_small(const Problem<T>& pb, gmpnn_status* st) {
     for (int64_t i = groups * 4; i < M; ++i) put(i, small_dot(xa + i * ldx, yb, K));
     return true;
   }
+  if (K == 1 && M >= 4) {
+    // Outer product (the MLP head's data gradient g·w): op(B)'s row made contiguous, then each
+    // row of C is one scaled copy of it. The rows form spent its time on strip bookkeeping here.
+    T* bb = small_scratch<T>(t_pack_b, N);
+    if (!bb) return *st = gmpnn_set_error(GMPNN_E_OOM, "gemm: cannot allocate packing buffer"), true;
+    for (int64_t j = 0; j < N; ++j) bb[j] = pb.b.trans ? pb.b.p[j * pb.b.ld] : pb.b.p[j];
+    const T alpha = pb.alpha, beta = pb.beta;
+    for_each_index(par, M, [&](int64_t i) {
+      const T a = alpha * (pb.a.trans ? pb.a.p[i] : pb.a.p[i * pb.a.ld]);
+      T* __restrict c = pb.c + i * pb.ldc;
+      if (beta == T(0))
+        for (int64_t j = 0; j < N; ++j) c[j] = a * bb[j];
+      else
+        for (int64_t j = 0; j < N; ++j) c[j] = a * bb[j] + beta * c[j];
+    });
+    return true;
+  }
   if (K <= kSmallK && M >= 4) {
     *st = rows_packed_driver<T>(pb, par, nullptr);
     return true;

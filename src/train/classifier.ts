@@ -1,7 +1,8 @@
 /**
  * Classification trainer (GMP_SPEC.md §6): SGD with momentum or Adam; the spec's plateau schedule
  * (LR ×0.1 after `patience` epochs without a gain in validation top-5) and early stopping on the
- * same quantity (best weights restored), or cosine/step schedules; top-1/top-5; a progress bar; a
+ * same quantity (best weights restored: best top-5, ties to the better top-1), or cosine/step
+ * schedules; top-1/top-5; a progress bar; a
  * JSON-lines log; curves as SVG/PNG; an atomic checkpoint after every epoch (and every
  * `checkpointEverySteps` steps) from which `resume` continues with the same loss trajectory as an
  * uninterrupted run: the checkpoint holds the weights, buffers, optimizer state, schedule and
