@@ -176,7 +176,7 @@ void direction_forward_group(T* U, const T* theta, int64_t j0, int64_t cnt, int6
       for (int l = 0; l < 4; ++l) _mm256_storeu_pd(sn + 4 * (i + l), v[l]);
     }
     for (int64_t i = len4; i < len; ++i) _mm256_storeu_pd(sn + 4 * i, load_col<T>(th, k0 + i));
-    gmpnn_cpu::sincos_lanes<kFloatSinCos<T>>(sn, cs, sn, len);
+    gmpnn_cpu::sincos_array<kFloatSinCos<T>>(sn, sn, cs, kLanes * len);
     for (int64_t i = 0; i < len4; i += 4) {
       __m256d v[4];
       for (int l = 0; l < 4; ++l) {
@@ -220,7 +220,7 @@ void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0
       for (int l = 0; l < 4; ++l) _mm256_store_pd(ws + 4 * (i + l), v[l]);
     }
     for (int64_t i = a4; i < a; ++i) _mm256_store_pd(ws + 4 * i, load_col<T>(th, i));
-    gmpnn_cpu::sincos_lanes<kFloatSinCos<T>>(ws, wc, ws, a);
+    gmpnn_cpu::sincos_array<kFloatSinCos<T>>(ws, ws, wc, kLanes * a);
   }
   const int64_t a4 = a & ~int64_t(3);
   // The prefix products P_{i-1} (times r).
@@ -655,21 +655,11 @@ gmpnn_status check_epilogue(const char* op, int64_t rows, int64_t cols, int act)
 }  // namespace
 
 namespace gmpnn_cpu {
-void sincos_f64(const double* x, double* s, double* c, int64_t n) { sincos_array(x, s, c, n); }
+void sincos_f64(const double* x, double* s, double* c, int64_t n) {
+  sincos_array<false>(x, s, c, n);
+}
 void sincos_f32acc(const double* x, double* s, double* c, int64_t n) {
-#if !GMPNN_SIMD_SINCOS
-  sincos_array(x, s, c, n);  // the portable kernels use std::sin / std::cos for every dtype
-#else
-  // Elementwise, so a flat array is as good as [k][lane]: eight at a time, the tail padded.
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) sincos_lanes<true>(s + i, c + i, x + i, 2);
-  if (i < n) {
-    alignas(32) double xs[8] = {0, 0, 0, 0, 0, 0, 0, 0}, ss[8], cs[8];
-    for (int64_t k = i; k < n; ++k) xs[k - i] = x[k];
-    sincos_lanes<true>(ss, cs, xs, 2);
-    for (int64_t k = i; k < n; ++k) s[k] = ss[k - i], c[k] = cs[k - i];
-  }
-#endif
+  sincos_array<true>(x, s, c, n);  // the portable fallback uses std::sin / std::cos for both
 }
 }  // namespace gmpnn_cpu
 

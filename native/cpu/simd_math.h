@@ -13,8 +13,9 @@
 // [−1e4, 1e4] and smaller ranges, multiples of π/2 and their neighbours, tiny and subnormal
 // angles): max 1.0 ulp of the result, max absolute error 1.1e-16.
 //
-// sincos_array(x, s, c, n) applies it to an array (tail lanes padded, so every element goes
-// through the same code path); x may alias s or c. Without AVX2/FMA (other architectures, or a
+// sincos_array<F32>(x, s, c, n) applies it (F32: sincos8f) to an array (tail lanes padded, so
+// every element goes through the same code path); x may alias s or c. Without AVX2/FMA (other
+// architectures, or a
 // translation unit compiled without -march=x86-64-v3, such as the tests) only the out-of-line
 // gmpnn_cpu::sincos_f64 (compiled in gmp.cc with AVX2/FMA on x86) is available, plus a scalar
 // sincos_array fallback.
@@ -189,52 +190,34 @@ inline void sincos8f(__m256d x0, __m256d x1, __m256d* s0, __m256d* s1, __m256d* 
   *c1 = co[1];
 }
 
-// In place over an array of interleaved [k][lane] doubles (len·4 values: x → sin into s, cos into
-// c; s may alias x): F32 picks the float-accuracy kernel (pairs of k), otherwise sincos4.
+// sin and cos of n doubles: s[i], c[i] for x[i] (x may alias s or c). F32 picks the float-accuracy
+// kernel (eight at a time), otherwise sincos4 (four). Elementwise, so the direction kernels pass
+// their [k][lane] buffers as flat arrays; the tail is padded, so every element goes through the
+// same code path.
 template <bool F32>
-inline void sincos_lanes(double* s, double* c, const double* x, int64_t len) {
-  int64_t i = 0;
-  if (F32) {
-    for (; i + 2 <= len; i += 2) {
-      __m256d a, b, e, f;
-      sincos8f(_mm256_loadu_pd(x + 4 * i), _mm256_loadu_pd(x + 4 * i + 4), &a, &b, &e, &f);
-      _mm256_storeu_pd(s + 4 * i, a);
-      _mm256_storeu_pd(s + 4 * i + 4, b);
-      _mm256_storeu_pd(c + 4 * i, e);
-      _mm256_storeu_pd(c + 4 * i + 4, f);
-    }
-    if (i < len) {  // the last k alone: its lanes give the same values as in a pair
-      __m256d a, b, e, f;
-      const __m256d v = _mm256_loadu_pd(x + 4 * i);
-      sincos8f(v, v, &a, &b, &e, &f);
-      _mm256_storeu_pd(s + 4 * i, a);
-      _mm256_storeu_pd(c + 4 * i, e);
-    }
-    return;
-  }
-  for (; i < len; ++i) {
-    __m256d si, ci;
-    sincos4(_mm256_loadu_pd(x + 4 * i), &si, &ci);
-    _mm256_storeu_pd(s + 4 * i, si);
-    _mm256_storeu_pd(c + 4 * i, ci);
-  }
-}
-
 inline void sincos_array(const double* x, double* s, double* c, int64_t n) {
+  constexpr int W = F32 ? 8 : 4;
+  auto block = [](const double* xb, double* sb, double* cb) {
+    if (F32) {
+      __m256d a, b, e, f;
+      sincos8f(_mm256_loadu_pd(xb), _mm256_loadu_pd(xb + 4), &a, &b, &e, &f);
+      _mm256_storeu_pd(sb, a);
+      _mm256_storeu_pd(sb + 4, b);
+      _mm256_storeu_pd(cb, e);
+      _mm256_storeu_pd(cb + 4, f);
+    } else {
+      __m256d vs, vc;
+      sincos4(_mm256_loadu_pd(xb), &vs, &vc);
+      _mm256_storeu_pd(sb, vs);
+      _mm256_storeu_pd(cb, vc);
+    }
+  };
   int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    __m256d vs, vc;
-    sincos4(_mm256_loadu_pd(x + i), &vs, &vc);
-    _mm256_storeu_pd(s + i, vs);
-    _mm256_storeu_pd(c + i, vc);
-  }
+  for (; i + W <= n; i += W) block(x + i, s + i, c + i);
   if (i < n) {
-    alignas(32) double xs[4] = {0.0, 0.0, 0.0, 0.0}, ss[4], cs[4];
+    alignas(32) double xs[W] = {}, ss[W], cs[W];
     for (int64_t k = i; k < n; ++k) xs[k - i] = x[k];
-    __m256d vs, vc;
-    sincos4(_mm256_load_pd(xs), &vs, &vc);
-    _mm256_store_pd(ss, vs);
-    _mm256_store_pd(cs, vc);
+    block(xs, ss, cs);
     for (int64_t k = i; k < n; ++k) {
       s[k] = ss[k - i];
       c[k] = cs[k - i];
@@ -244,6 +227,7 @@ inline void sincos_array(const double* x, double* s, double* c, int64_t n) {
 
 #else  // no AVX2/FMA
 
+template <bool F32>
 inline void sincos_array(const double* x, double* s, double* c, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const double t = x[i];
