@@ -61,8 +61,7 @@ constexpr int64_t kSingleTileBytes = int64_t(64) << 20;
 constexpr int64_t kImplicitMinCout = 128;
 // Weights from this size use the single-tile path (see tile_rows_for).
 constexpr int64_t kBigWeightBytes = int64_t(2) << 20;
-// The direct (im2col-free) path for stride-1 layers up to this fan-in and this many output channels
-// (direct_ok).
+// The direct (im2col-free) path for stride-1 layers up to this fan-in and from this many outputs
 // (direct_ok): on the VGG-6 layers (forward and data gradient, 2 threads) it was 1.03-1.42x the
 // im2col paths up to K = 4608 (3x3 over 512 channels); larger fan-ins are untested. Below 8
 // outputs most of a 16-wide panel is padding (the 3-channel image's data gradient: 0.4x).
@@ -221,9 +220,8 @@ int g_direct_mode = -1;  // testing/bench override: -1 auto, 0 never, 1 always w
 // Whether the direct path applies and pays: stride 1 on the AVX2 GEMM path, a fan-in (KH·KW·C)
 // up to kDirectMaxK and at least kDirectMinCout outputs (C_out of the convolution it runs). The
 // padded copy and the packed weight live in per-thread buffers that grow to the largest layer.
-template <typename T>
 bool direct_ok(const gmpnn_conv2d_dims& d, int64_t C, int64_t C_out) {
-  if (g_direct_mode == 0 || d.stride_h != 1 || d.stride_w != 1 || !gmpnn_cpu::conv_direct_available<T>())
+  if (g_direct_mode == 0 || d.stride_h != 1 || d.stride_w != 1 || !gmpnn_cpu::conv_direct_available())
     return false;
   if (g_direct_mode == 1) return true;
   return C * d.KH * d.KW <= kDirectMaxK && C_out >= kDirectMinCout;
@@ -268,22 +266,12 @@ gmpnn_status direct_conv(T* out, const T* img, int64_t N, int64_t H, int64_t W, 
   return st == GMPNN_OK ? GMPNN_OK : gmpnn_set_error(st, "%s: %s", op, gmpnn_last_error());
 }
 
-// The packed weight for the forward: panel q holds output channels q·NR .. q·NR+NR−1, [K][NR].
+// The packed weight for the forward (gmpnn_cpu::conv_direct_pack_weight: the GEMM's B packer).
 template <typename T>
 T* pack_direct_forward(const T* w, int64_t C_out, int64_t K) {
   constexpr int NR = gmpnn_cpu::kConvDirectNr<T>;
-  const int64_t panels = (C_out + NR - 1) / NR;
-  T* bp = (T*)t_flip.get(sizeof(T) * (size_t)(panels * K * NR));
-  if (!bp) return nullptr;
-  for (int64_t q = 0; q < panels; ++q)
-    for (int j = 0; j < NR; ++j) {
-      const int64_t o = q * NR + j;
-      T* d = bp + q * K * NR + j;
-      if (o < C_out)
-        for (int64_t k = 0; k < K; ++k) d[k * NR] = w[o * K + k];  // reads a weight row in order
-      else
-        for (int64_t k = 0; k < K; ++k) d[k * NR] = T(0);
-    }
+  T* bp = (T*)t_flip.get(sizeof(T) * (size_t)((C_out + NR - 1) / NR * K * NR));
+  if (bp) gmpnn_cpu::conv_direct_pack_weight(bp, w, C_out, K);
   return bp;
 }
 
@@ -326,7 +314,7 @@ gmpnn_status forward_impl(T* out, const T* in, const T* w, const gmpnn_conv2d_di
   if (pointwise(d))  // out = in[M, C_in] · Wᵀ; the GEMM threads itself
     return gmpnn_cpu_gemm(dtype_of<T>(), out, in, w, 0, 1, g.M, d.C_out, g.K, g.K, g.K, d.C_out,
                           1.0, 0.0);
-  if (direct_ok<T>(d, d.C_in, d.C_out) && g_tile_rows_override <= 0) {
+  if (direct_ok(d, d.C_in, d.C_out) && g_tile_rows_override <= 0) {
     // Padding that gives exactly OH x OW outputs at stride 1 (the far side may be cut short).
     const int64_t ph1 = d.OH + d.KH - 1 - d.H - d.pad_h, pw1 = d.OW + d.KW - 1 - d.W - d.pad_w;
     if (ph1 >= 0 && pw1 >= 0) {
@@ -429,7 +417,7 @@ gmpnn_status backward_data_impl(T* din, const T* dout, const T* w, const gmpnn_c
   if (pointwise(d))  // din = dout[M, C_out] · W[C_out, C_in]
     return gmpnn_cpu_gemm(dtype_of<T>(), din, dout, w, 0, 0, g.M, g.K, d.C_out, d.C_out, g.K, g.K,
                           1.0, 0.0);
-  if (direct_ok<T>(d, d.C_out, d.C_in) && g_tile_rows_override <= 0) {
+  if (direct_ok(d, d.C_out, d.C_in) && g_tile_rows_override <= 0) {
     // din = conv(dout padded by KH−1−pad before and so that H rows come out, W flipped and
     // transposed). Input pixels the forward never read (a cut-short far side) get zero.
     const int64_t ph0 = d.KH - 1 - d.pad_h, pw0 = d.KW - 1 - d.pad_w;

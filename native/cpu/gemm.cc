@@ -946,10 +946,10 @@ inline T small_dot(const T* x, const T* y, int64_t K) {
 }
 
 // Four dots against one vector at once (the head layer's H·wᵀ, N = 1): rows x0..x3 of length K
-// (contiguous) with y, into s[0..3]. Per row the same order as small_dot would not help here:
-// one vector accumulator per row in k order, a masked last vector, then a fixed pairwise tree
-// over the lanes, so results do not depend on threads. With one row at a time the scalar lane
-// sum and tail of each dot were the cost (~45 cycles a row at K = 100; now ~10).
+// (contiguous) with y, into s[0..3]. One vector accumulator per row in k order, a masked last
+// vector, then a fixed pairwise tree over the lanes, so results do not depend on threads. With
+// one row at a time (small_dot) the scalar lane sum and tail of each dot were the cost (~45
+// cycles a row at K = 100; now ~10).
 template <typename T>
 inline void small_dot4(const T* x0, int64_t ldx, const T* y, int64_t K, T* s) {
   typedef typename Small<T>::V V;
@@ -1268,10 +1268,16 @@ gmpnn_status gemm_im2col_a(T* C, const Im2colView<T>& a, const T* B, int trans_b
       {{nullptr, 0, false, &a}, {B, ldb, trans_b != 0}, C, M, N, K, ldc, alpha, beta});
 }
 
+bool conv_direct_available() { return current_isa() == kAvx2; }
+
 template <typename T>
-bool conv_direct_available() {
-  return current_isa() == kAvx2;
+void conv_direct_pack_weight(T* bp, const T* w, int64_t C_out, int64_t K) {
+  constexpr int NR = kConvDirectNr<T>;
+  // op(B)(k, j) = w[j·K + k]: the transposed-B panels of the im2col GEMM, [K][NR] each.
+  pack_b<T>(bp, {w, K, true}, 0, C_out, 0, (C_out + NR - 1) / NR, 0, K, NR);
 }
+template void conv_direct_pack_weight<float>(float*, const float*, int64_t, int64_t);
+template void conv_direct_pack_weight<double>(double*, const double*, int64_t, int64_t);
 
 template <typename T>
 gmpnn_status conv_direct(T* out, const T* img, int64_t N, int64_t Hp, int64_t Wp, int64_t C,
@@ -1299,21 +1305,9 @@ gmpnn_status conv_direct(T* out, const T* img, int64_t N, int64_t Hp, int64_t Wp
       ukr_direct<T, MR, NV, VL>(taps, off.data(), C, rows, bp + q * K * NR, out + p0 * C_out + q * NR,
                                 C_out, m, (int)std::min<int64_t>(NR, C_out - q * NR));
   };
-  if (par) {
-#pragma omp parallel
-    {
-      FtzScope ftz;
-#pragma omp for schedule(static)
-      for (int64_t ti = 0; ti < tiles; ++ti) tile(ti);
-    }
-  } else {
-    FtzScope ftz;
-    for (int64_t ti = 0; ti < tiles; ++ti) tile(ti);
-  }
+  for_each_index(par, tiles, tile);
   return GMPNN_OK;
 }
-template bool conv_direct_available<float>();
-template bool conv_direct_available<double>();
 template gmpnn_status conv_direct<float>(float*, const float*, int64_t, int64_t, int64_t, int64_t,
                                          int64_t, int64_t, int64_t, int64_t, const float*, int64_t);
 template gmpnn_status conv_direct<double>(double*, const double*, int64_t, int64_t, int64_t,

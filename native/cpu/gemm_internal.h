@@ -41,8 +41,10 @@ gmpnn_status gemm_im2col_a(T* C, const Im2colView<T>& a, const T* B, int trans_b
 // im2col GEMM).
 template <typename T>
 constexpr int kConvDirectNr = 64 / (int)sizeof(T);
-template <typename T>
 bool conv_direct_available();
+// W [C_out, K] packed for conv_direct (bp: round_up(C_out, kConvDirectNr)·K values).
+template <typename T>
+void conv_direct_pack_weight(T* bp, const T* w, int64_t C_out, int64_t K);
 template <typename T>
 gmpnn_status conv_direct(T* out, const T* img, int64_t N, int64_t Hp, int64_t Wp, int64_t C,
                          int64_t OH, int64_t OW, int64_t KH, int64_t KW, const T* bp,
