@@ -1,7 +1,7 @@
 /**
  * Normalization ops over every axis but the last (channels last: [B, C] or [N, H, W, C]),
  * GMP_SPEC.md §5, on the per-channel kernels (column sums by `reduce`, then one `channelAffine`
- * pass), so a layer costs two passes over its activations forward and two backward:
+ * pass), so mean-only batch norm costs two passes over its activations forward and two backward:
  *   meanOnlyBatchNorm(x, s)          training: y = (x − μ_batch)·s, ∂L/∂x = (g − mean(g))·s
  *   meanOnlyBatchNorm(x, s, mean)    eval:     y = (x − mean)·s,    ∂L/∂x = g·s
  *   batchNormTrain(x, γ, β, ε)       y = γ ⊙ x̂ + β, x̂ = (x − μ_batch)/sqrt(σ²_batch + ε) (biased σ²),
@@ -84,8 +84,8 @@ export function meanOnlyBatchNorm(x: Tensor, scale: number, mean?: Tensor | null
 /**
  * Batch normalization in training mode over every axis but the last, with the batch statistics
  * (biased variance, as Keras and the spec): one pass each for the sums, the centring, the squares,
- * their sums and the two per-channel affine maps forward; sums of g and g ⊙ x̂ and two passes for
- * ∂L/∂x backward. Returns the batch mean and variance for the running statistics.
+ * their sums and the two per-channel affine maps forward; the product g ⊙ x̂, sums of g and g ⊙ x̂,
+ * and three passes for ∂L/∂x backward (x̂·k₂ + k₁, g·a, their sum). Returns the batch mean and variance for the running statistics.
  */
 export function batchNormTrain(x: Tensor, weight: Tensor, bias: Tensor, eps: number): { y: Tensor; batchMean: Tensor; batchVar: Tensor } {
   const op = 'batchNorm';
