@@ -1,11 +1,12 @@
 // Geometric Parameterization CPU kernels (gmpnn/gmp.h, GMP_SPEC.md §2–§4).
 //
 // Direction kernels: the prefix product of sines and the reverse recurrence are sequential along
-// the fan-in, so the parallelism is across units (with AVX2, four units per SIMD lane group; the
-// sin/cos come from the vectorized sincos in simd_math.h, ≤ 1 ulp vs glibc).
-// All trigonometry and the scans run in double whatever the storage type, so float32 prefix
-// products keep their precision and ordinary initializations never produce subnormal floats; a
-// float result that would still be subnormal is written as (signed) zero, which is what FTZ does.
+// the fan-in, so the parallelism is across units (with AVX2, one unit per SIMD lane: four float64
+// or eight float32 units per group). Sin/cos come from simd_math.h: sincos4 for float64 (≤ 1 ulp
+// of double), sincos8f_ps for float32 (≤ 2 float ulp, the size of the float32 rounding of θ).
+// The scans run in double whatever the storage type, so float32 prefix products keep their
+// precision and ordinary initializations never produce subnormal floats; a float result that would
+// still be subnormal is written as (signed) zero, which is what FTZ does.
 // Every parallel region enters gmpnn_cpu::FtzScope (flush-to-zero / denormals-are-zero on the
 // worker threads, restored on exit).
 //
@@ -49,15 +50,15 @@ inline double store<double>(double v) {
 //
 // sin/cos are computed in a vectorized pass (simd_math.h) into small buffers, then the sequential
 // prefix product and reverse recurrence run over those buffers in double. With AVX2 the units are
-// processed four at a time, one unit per SIMD lane: angles are transposed in 4×4 blocks into a
-// [k][lane] buffer, so the sin/cos pass is a plain array pass and each step of the scans is one
-// vector operation for four independent units. A last group with fewer than four units repeats
-// its last unit in the spare lanes and stores only the real ones, so every unit goes through the
-// same arithmetic whatever m, the grouping or the thread count.
+// processed a SIMD register's worth at a time, one unit per lane (float64: four, float32: eight):
+// angles are transposed in L×L blocks into a [k][lane] buffer, so the sin/cos pass is a plain
+// vector pass in the storage type and each step of the scans is one double vector operation per
+// four units (two for a float32 group of eight). A last group with fewer than L units repeats its
+// last unit in the spare lanes and stores only the real ones, so every unit goes through the same
+// arithmetic whatever m, the grouping or the thread count.
 
 #if GMPNN_SIMD_SINCOS
 
-constexpr int64_t kLanes = 4;
 constexpr int64_t kBwdStack = 128;   // fan-ins up to this use a stack buffer in the backward pass
 
 inline void transpose4(__m256d& r0, __m256d& r1, __m256d& r2, __m256d& r3) {
@@ -69,206 +70,274 @@ inline void transpose4(__m256d& r0, __m256d& r1, __m256d& r2, __m256d& r3) {
   r3 = _mm256_permute2f128_pd(t1, t3, 0x31);
 }
 
-template <typename T>
-inline __m256d load4(const T* p);
-template <>
-inline __m256d load4<double>(const double* p) {
-  return _mm256_loadu_pd(p);
-}
-template <>
-inline __m256d load4<float>(const float* p) {
-  return _mm256_cvtps_pd(_mm_loadu_ps(p));
+inline void transpose8(__m256* r) {
+  __m256 t[8], s[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 2; ++i) {
+    s[4 * i + 0] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    s[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+    s[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    s[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x20);
+    r[i + 4] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x31);
+  }
 }
 
-// Vector store<T>: float subnormals become signed zero, exactly like the scalar store<float>.
+// One lane group per storage type: L units, the storage-type vector V (L values) that angles,
+// sin/cos and results travel in, and its widening to NH double vectors for the scans.
 template <typename T>
-inline void store4(T* p, __m256d v);
+struct Lanes;
 template <>
-inline void store4<double>(double* p, __m256d v) {
-  _mm256_storeu_pd(p, v);
+struct Lanes<double> {
+  static constexpr int L = 4, NH = 1;
+  typedef __m256d V;
+  static V load(const double* p) { return _mm256_loadu_pd(p); }
+  static void store(double* p, V v) { _mm256_storeu_pd(p, v); }
+  static void transpose(V* v) { transpose4(v[0], v[1], v[2], v[3]); }
+  static void widen(V v, __m256d* d) { d[0] = v; }
+  static V narrow(const __m256d* d) { return d[0]; }
+};
+template <>
+struct Lanes<float> {
+  static constexpr int L = 8, NH = 2;
+  typedef __m256 V;
+  static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static void transpose(V* v) { transpose8(v); }
+  static void widen(V v, __m256d* d) {
+    d[0] = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+    d[1] = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+  }
+  // The direction kernels run under FtzScope, so a result in float's subnormal range converts to
+  // signed zero, as the scalar store<float> writes it.
+  static V narrow(const __m256d* d) {
+    const __m128 h[2] = {_mm256_cvtpd_ps(d[0]), _mm256_cvtpd_ps(d[1])};
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(h[0]), h[1], 1);
+  }
+};
+
+// sin and cos of n angles (n a multiple of the lane count; x may alias s) in one pass: the calls
+// are independent, so the pass runs at sincos throughput. Out of line, so that the loop keeps its
+// constants in registers instead of sharing them with the scans around it.
+template <typename T>
+void sincos_lanes(const T* x, T* s, T* c, int64_t n);
+template <>
+inline void sincos_lanes<double>(const double* x, double* s, double* c, int64_t n) {
+  gmpnn_cpu::sincos_array(x, s, c, n);
 }
 template <>
-inline void store4<float>(float* p, __m256d v) {
-  const __m256d sign = _mm256_set1_pd(-0.0);
-  const __m256d tiny =
-      _mm256_cmp_pd(_mm256_andnot_pd(sign, v), _mm256_set1_pd((double)FLT_MIN), _CMP_LT_OQ);
-  v = _mm256_blendv_pd(v, _mm256_and_pd(v, sign), tiny);
-  _mm_storeu_ps(p, _mm256_cvtpd_ps(v));
+__attribute__((noinline)) void sincos_lanes<float>(const float* x, float* s, float* c, int64_t n) {
+  for (int64_t i = 0; i < n; i += 8) {
+    __m256 vs, vc;
+    gmpnn_cpu::sincos8f_ps(_mm256_loadu_ps(x + i), &vs, &vc);
+    _mm256_storeu_ps(s + i, vs);
+    _mm256_storeu_ps(c + i, vc);
+  }
 }
 
 // Row pointers of a group: lanes past the last real unit repeat it.
 template <typename T>
 struct Rows {
-  T* p[kLanes];
+  T* p[Lanes<std::remove_const_t<T>>::L];
 };
 template <typename T>
 inline Rows<T> group_rows(T* base, int64_t j0, int64_t cnt, int64_t ld) {
   Rows<T> r;
-  for (int64_t l = 0; l < kLanes; ++l) r.p[l] = base + (j0 + std::min(l, cnt - 1)) * ld;
+  constexpr int L = Lanes<std::remove_const_t<T>>::L;
+  for (int64_t l = 0; l < L; ++l) r.p[l] = base + (j0 + std::min(l, cnt - 1)) * ld;
   return r;
 }
 
-// Column k of a group (one value per lane), as double.
+// Columns k .. k+L-1 of a group: v[i] = column k + i.
 template <typename T>
-inline __m256d load_col(const Rows<const T>& r, int64_t k) {
-  return _mm256_setr_pd((double)r.p[0][k], (double)r.p[1][k], (double)r.p[2][k],
-                        (double)r.p[3][k]);
+inline void load_block(const Rows<const T>& r, int64_t k, typename Lanes<T>::V* v) {
+  for (int l = 0; l < Lanes<T>::L; ++l) v[l] = Lanes<T>::load(r.p[l] + k);
+  Lanes<T>::transpose(v);
 }
 
-// Columns k .. k+3 of a group: v[i] = column k + i.
+// Stores columns k .. k+L-1 (v[i] = column k + i) into the cnt real rows.
 template <typename T>
-inline void load_block(const Rows<const T>& r, int64_t k, __m256d* v) {
-  v[0] = load4<T>(r.p[0] + k);
-  v[1] = load4<T>(r.p[1] + k);
-  v[2] = load4<T>(r.p[2] + k);
-  v[3] = load4<T>(r.p[3] + k);
-  transpose4(v[0], v[1], v[2], v[3]);
+inline void store_block(const Rows<T>& r, int64_t cnt, int64_t k, typename Lanes<T>::V* v) {
+  Lanes<T>::transpose(v);
+  for (int64_t l = 0; l < cnt; ++l) Lanes<T>::store(r.p[l] + k, v[l]);
 }
 
-// Stores columns k .. k+3 (v[i] = column k + i) into the cnt real rows.
-template <typename T>
-inline void store_block(const Rows<T>& r, int64_t cnt, int64_t k, __m256d* v) {
-  transpose4(v[0], v[1], v[2], v[3]);
-  store4<T>(r.p[0] + k, v[0]);
-  if (cnt > 1) store4<T>(r.p[1] + k, v[1]);
-  if (cnt > 2) store4<T>(r.p[2] + k, v[2]);
-  if (cnt > 3) store4<T>(r.p[3] + k, v[3]);
+// Column k of a group (one value per lane), for the a mod L last columns. (Built in registers: a
+// vector load of just-stored scalars stalls store forwarding.)
+inline __m256d load_col(const Rows<const double>& r, int64_t k) {
+  return _mm256_setr_pd(r.p[0][k], r.p[1][k], r.p[2][k], r.p[3][k]);
+}
+inline __m256 load_col(const Rows<const float>& r, int64_t k) {
+  return _mm256_setr_ps(r.p[0][k], r.p[1][k], r.p[2][k], r.p[3][k], r.p[4][k], r.p[5][k],
+                        r.p[6][k], r.p[7][k]);
 }
 
 // Stores one column k into the cnt real rows.
 template <typename T>
-inline void store_col(const Rows<T>& r, int64_t cnt, int64_t k, __m256d v) {
-  alignas(32) double t[kLanes];
-  _mm256_store_pd(t, v);
-  for (int64_t l = 0; l < cnt; ++l) r.p[l][k] = store<T>(t[l]);
+inline void store_col(const Rows<T>& r, int64_t cnt, int64_t k, typename Lanes<T>::V v) {
+  alignas(32) T t[Lanes<T>::L];
+  Lanes<T>::store(t, v);
+  for (int64_t l = 0; l < cnt; ++l) r.p[l][k] = t[l];
 }
 
-// Units j0 .. j0+cnt-1 (cnt ≤ 4), in chunks of kFwdChunk angles: first the chunk's angles are
+// Units j0 .. j0+cnt-1 (cnt ≤ L), in chunks of kFwdChunk angles: first the chunk's angles are
 // transposed into [k][lane] and their sin/cos computed in one independent pass (throughput-bound:
-// the sincos4 calls of a chunk overlap), then the prefix-product scan runs over the chunk. Doing
-// sin/cos four columns at a time inside the scan left the core waiting on each block's sincos
+// the sincos calls of a chunk overlap), then the prefix-product scan runs over the chunk. Doing
+// sin/cos a block at a time inside the scan left the core waiting on each block's sincos
 // latency (3.9 µs for 100×13 vs 2.1 µs of sin/cos throughput).
 constexpr int64_t kFwdChunk = 32;
 
-// float32 layers take sin/cos at float accuracy (sincos8f: eight angles per call, about half the
-// work of sincos4 per angle); the prefix products stay in double either way. The forward, the
-// cached and the uncached backward all use the same kernel, so dθ does not depend on the cache.
-template <typename T>
-constexpr bool kFloatSinCos = sizeof(T) == 4;
-
-// With a cache (the group's 8·(n−1) doubles: sin then cos, each [k][lane]) the sin/cos go there
-// instead of the stack, whole, for the backward to reuse.
+// With a cache (the group's 2·L·(n−1) values of the storage type, 8·(n−1) doubles' worth: sin
+// then cos, each [k][lane]) the sin/cos go there instead of the stack, whole, for the backward to
+// reuse. float32 layers take sin/cos at float accuracy (sincos8f_ps); the prefix products stay in
+// double either way. The forward, the cached and the uncached backward all use the same sincos,
+// so dθ does not depend on the cache.
 template <typename T>
 void direction_forward_group(T* U, const T* theta, int64_t j0, int64_t cnt, int64_t n,
                              double* cache) {
+  typedef Lanes<T> LT;
+  typedef typename LT::V V;
+  constexpr int L = LT::L, NH = LT::NH;
   const int64_t a = n - 1;
   const Rows<const T> th = group_rows<const T>(theta, j0, cnt, a);
   const Rows<T> u = group_rows<T>(U, j0, cnt, n);
-  alignas(32) double stack_sn[kLanes * kFwdChunk], stack_cs[kLanes * kFwdChunk];
-  __m256d P = _mm256_set1_pd(1.0);  // P_{k-1} of the four units
-  for (int64_t k0 = 0; k0 < a; k0 += kFwdChunk) {
-    const int64_t len = std::min(kFwdChunk, a - k0), len4 = len & ~int64_t(3);
-    double* sn = cache ? cache + kLanes * k0 : stack_sn;
-    double* cs = cache ? cache + kLanes * (a + k0) : stack_cs;
-    for (int64_t i = 0; i < len4; i += 4) {
-      __m256d v[4];
-      load_block<T>(th, k0 + i, v);
-      for (int l = 0; l < 4; ++l) _mm256_storeu_pd(sn + 4 * (i + l), v[l]);
+  alignas(32) T stack_sn[L * kFwdChunk], stack_cs[L * kFwdChunk];
+  T* const cached = reinterpret_cast<T*>(cache);
+  __m256d P[NH];  // P_{k-1} of the L units
+  for (int h = 0; h < NH; ++h) P[h] = _mm256_set1_pd(1.0);
+  // u_k = P_{k-1}·cos θ_k, then P_k = P_{k-1}·sin θ_k
+  auto scan = [&](const T* sk, const T* ck) {
+    __m256d sd[NH], cd[NH], v[NH];
+    LT::widen(LT::load(sk), sd);
+    LT::widen(LT::load(ck), cd);
+    for (int h = 0; h < NH; ++h) {
+      v[h] = _mm256_mul_pd(P[h], cd[h]);
+      P[h] = _mm256_mul_pd(P[h], sd[h]);
     }
-    for (int64_t i = len4; i < len; ++i) _mm256_storeu_pd(sn + 4 * i, load_col<T>(th, k0 + i));
-    gmpnn_cpu::sincos_array<kFloatSinCos<T>>(sn, sn, cs, kLanes * len);
-    for (int64_t i = 0; i < len4; i += 4) {
-      __m256d v[4];
-      for (int l = 0; l < 4; ++l) {
-        v[l] = _mm256_mul_pd(P, _mm256_loadu_pd(cs + 4 * (i + l)));  // u_k = P_{k-1}·cos θ_k
-        P = _mm256_mul_pd(P, _mm256_loadu_pd(sn + 4 * (i + l)));
-      }
+    return LT::narrow(v);
+  };
+  for (int64_t k0 = 0; k0 < a; k0 += kFwdChunk) {
+    const int64_t len = std::min(kFwdChunk, a - k0), full = len & ~int64_t(L - 1);
+    T* sn = cache ? cached + L * k0 : stack_sn;
+    T* cs = cache ? cached + L * (a + k0) : stack_cs;
+    // The chunk's angles transposed into [k][lane] (in sn), then their sin/cos in one pass.
+    for (int64_t i = 0; i < full; i += L) {
+      V v[L];
+      load_block<T>(th, k0 + i, v);
+      for (int l = 0; l < L; ++l) LT::store(sn + L * (i + l), v[l]);
+    }
+    for (int64_t i = full; i < len; ++i) LT::store(sn + L * i, load_col(th, k0 + i));
+    sincos_lanes<T>(sn, sn, cs, L * len);
+    for (int64_t i = 0; i < full; i += L) {
+      V v[L];
+      for (int l = 0; l < L; ++l) v[l] = scan(sn + L * (i + l), cs + L * (i + l));
       store_block<T>(u, cnt, k0 + i, v);
     }
-    for (int64_t i = len4; i < len; ++i) {
-      store_col<T>(u, cnt, k0 + i, _mm256_mul_pd(P, _mm256_loadu_pd(cs + 4 * i)));
-      P = _mm256_mul_pd(P, _mm256_loadu_pd(sn + 4 * i));
-    }
+    for (int64_t i = full; i < len; ++i) store_col<T>(u, cnt, k0 + i, scan(sn + L * i, cs + L * i));
   }
-  store_col<T>(u, cnt, n - 1, P);
+  store_col<T>(u, cnt, n - 1, LT::narrow(P));
 }
 
-// Division-free reverse recurrence (§4) for units j0 .. j0+cnt-1. scratch: 12·(n-1) doubles,
-// 32-byte aligned (s, c, P_{i-1}, each [i][lane]). cache: the group's sin/cos from the forward
-// (then only P is computed here), or NULL. r (or NULL: 1) scales each unit's dθ (the scan of
-// r·g in one multiply); gu (or NULL) receives g·u(θ), which the recurrence's last R is.
+// Scratch of one backward group, in doubles: sin and cos (2·L·(n−1) storage values) and the
+// prefix products P (L·(n−1) doubles), plus room to align to 32 bytes.
+template <typename T>
+constexpr int64_t bwd_scratch_doubles(int64_t a) {
+  return (2 * Lanes<T>::L * a * (int64_t)sizeof(T) + 7) / 8 + Lanes<T>::L * a + 4;
+}
+
+// Division-free reverse recurrence (§4) for units j0 .. j0+cnt-1. scratch:
+// bwd_scratch_doubles<T>(n − 1) doubles, 32-byte aligned. cache: the group's sin/cos from the
+// forward (then only P is computed here), or NULL. r (or NULL: 1) scales each unit's dθ (the scan
+// of r·g in one multiply); gu (or NULL) receives g·u(θ), which the recurrence's last R is.
 template <typename T>
 void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0, int64_t cnt,
                               int64_t n, double* scratch, const double* cache, const T* r,
                               double* gu) {
-  const int64_t a = n - 1;
-  const double* s = cache ? cache : scratch;
-  const double* c = cache ? cache + kLanes * a : scratch + kLanes * a;
-  double* P = scratch + 2 * kLanes * a;
+  typedef Lanes<T> LT;
+  typedef typename LT::V V;
+  constexpr int L = LT::L, NH = LT::NH;
+  const int64_t a = n - 1, aL = a & ~int64_t(L - 1);
+  double* P = scratch;  // [i][L] doubles
+  T* const wsc = reinterpret_cast<T*>(scratch + L * a);
+  const T* s = cache ? reinterpret_cast<const T*>(cache) : wsc;
+  const T* c = s + L * a;
   const Rows<const T> th = group_rows<const T>(theta, j0, cnt, a);
   const Rows<const T> g = group_rows<const T>(dU, j0, cnt, n);
   const Rows<T> d = group_rows<T>(dtheta, j0, cnt, a);
   if (!cache) {
-    // The angles transposed into [i][lane], then sin/cos in one independent pass (see the
-    // forward group).
-    double* ws = scratch;
-    double* wc = scratch + kLanes * a;
-    const int64_t a4 = a & ~int64_t(3);
-    for (int64_t i = 0; i < a4; i += 4) {
-      __m256d v[4];
+    // The angles transposed into [i][lane], then sin/cos in one pass (see the forward group).
+    for (int64_t i = 0; i < aL; i += L) {
+      V v[L];
       load_block<T>(th, i, v);
-      for (int l = 0; l < 4; ++l) _mm256_store_pd(ws + 4 * (i + l), v[l]);
+      for (int l = 0; l < L; ++l) LT::store(wsc + L * (i + l), v[l]);
     }
-    for (int64_t i = a4; i < a; ++i) _mm256_store_pd(ws + 4 * i, load_col<T>(th, i));
-    gmpnn_cpu::sincos_array<kFloatSinCos<T>>(ws, ws, wc, kLanes * a);
+    for (int64_t i = aL; i < a; ++i) LT::store(wsc + L * i, load_col(th, i));
+    sincos_lanes<T>(wsc, wsc, wsc + L * a, L * a);
   }
-  const int64_t a4 = a & ~int64_t(3);
   // The prefix products P_{i-1} (times r).
-  // (Built in registers: a vector load of four just-stored scalars stalls store forwarding.)
-  __m256d p = _mm256_set1_pd(1.0);
-  if (r) {
-    auto rl = [&](int64_t l) { return l < cnt ? (double)r[j0 + l] : 1.0; };
-    p = _mm256_setr_pd(rl(0), rl(1), rl(2), rl(3));
-  }
+  // (Built in registers: a vector load of just-stored scalars stalls store forwarding.)
+  __m256d p[NH];
+  auto rl = [&](int64_t l) { return r && l < cnt ? (double)r[j0 + l] : 1.0; };
+  for (int h = 0; h < NH; ++h) p[h] = _mm256_setr_pd(rl(4 * h), rl(4 * h + 1), rl(4 * h + 2), rl(4 * h + 3));
   for (int64_t i = 0; i < a; ++i) {
-    _mm256_store_pd(P + 4 * i, p);  // P_{i-1} in 1-based terms
-    p = _mm256_mul_pd(p, _mm256_loadu_pd(s + 4 * i));
+    __m256d si[NH];
+    LT::widen(LT::load(s + L * i), si);
+    for (int h = 0; h < NH; ++h) {
+      _mm256_store_pd(P + L * i + 4 * h, p[h]);  // P_{i-1} in 1-based terms
+      p[h] = _mm256_mul_pd(p[h], si[h]);
+    }
   }
   // Reverse: R_{n-1} = g_n, then dθ_i = P_{i-1}·(c_i·R_i − s_i·g_i), R_{i-1} = g_i·c_i + s_i·R_i.
-  __m256d R = load_col<T>(g, n - 1);
-  auto step = [&](int64_t i, __m256d gi) {
-    const __m256d ci = _mm256_loadu_pd(c + 4 * i), si = _mm256_loadu_pd(s + 4 * i);
-    const __m256d di = _mm256_mul_pd(_mm256_load_pd(P + 4 * i),
-                                     _mm256_fmsub_pd(ci, R, _mm256_mul_pd(si, gi)));
-    R = _mm256_fmadd_pd(gi, ci, _mm256_mul_pd(si, R));
-    return di;
+  __m256d R[NH];
+  auto step = [&](int64_t i, V gv) {
+    __m256d gi[NH], ci[NH], si[NH], di[NH];
+    LT::widen(gv, gi);
+    LT::widen(LT::load(c + L * i), ci);
+    LT::widen(LT::load(s + L * i), si);
+    for (int h = 0; h < NH; ++h) {
+      di[h] = _mm256_mul_pd(_mm256_load_pd(P + L * i + 4 * h),
+                            _mm256_fmsub_pd(ci[h], R[h], _mm256_mul_pd(si[h], gi[h])));
+      R[h] = _mm256_fmadd_pd(gi[h], ci[h], _mm256_mul_pd(si[h], R[h]));
+    }
+    return LT::narrow(di);
   };
-  // The a mod 4 highest angles one at a time, then blocks of four with transposed loads of dU and
+  // The a mod L highest angles one at a time, then blocks of L with transposed loads of dU and
   // transposed stores of dθ.
-  for (int64_t i = a - 1; i >= a4; --i) store_col<T>(d, cnt, i, step(i, load_col<T>(g, i)));
-  for (int64_t i0 = a4 - 4; i0 >= 0; i0 -= 4) {
-    __m256d gv[4], dv[4];
+  LT::widen(load_col(g, n - 1), R);
+  for (int64_t i = a - 1; i >= aL; --i) store_col<T>(d, cnt, i, step(i, load_col(g, i)));
+  for (int64_t i0 = aL - L; i0 >= 0; i0 -= L) {
+    V gv[L], dv[L];
     load_block<T>(g, i0, gv);
-    for (int l = 3; l >= 0; --l) dv[l] = step(i0 + l, gv[l]);
+    for (int l = L - 1; l >= 0; --l) dv[l] = step(i0 + l, gv[l]);
     store_block<T>(d, cnt, i0, dv);
   }
   if (gu) {
-    alignas(32) double t[kLanes];
-    _mm256_store_pd(t, R);  // R_0 = g·u
+    alignas(32) double t[L];
+    for (int h = 0; h < NH; ++h) _mm256_store_pd(t + 4 * h, R[h]);  // R_0 = g·u
     for (int64_t l = 0; l < cnt; ++l) gu[j0 + l] = t[l];
   }
 }
 
+// A group's slice of the sin/cos cache: 8·(n−1) doubles whatever the lane count (four float64 or
+// eight float32 units), so the cache is never longer than gmpnn_gmp_direction_cache_len.
+inline int64_t cache_offset(int64_t gi, int64_t n) { return 8 * (n - 1) * gi; }
+
 template <typename T>
 gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n, double* cache) {
-  const int64_t ng = (m + kLanes - 1) / kLanes;
+  constexpr int64_t L = Lanes<T>::L;
+  const int64_t ng = (m + L - 1) / L;
   const bool par = ng > 1 && m * n >= kParallelGrain;
   parallel_region(par, [&] {
 #pragma omp for schedule(static)
     for (int64_t gi = 0; gi < ng; ++gi) {
-      const int64_t j0 = gi * kLanes;
-      direction_forward_group<T>(U, theta, j0, std::min(kLanes, m - j0), n,
-                                 cache ? cache + 2 * kLanes * (n - 1) * gi : nullptr);
+      const int64_t j0 = gi * L;
+      direction_forward_group<T>(U, theta, j0, std::min(L, m - j0), n,
+                                 cache ? cache + cache_offset(gi, n) : nullptr);
     }
   });
   return GMPNN_OK;
@@ -277,16 +346,17 @@ gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n, 
 template <typename T>
 gmpnn_status direction_backward_impl(T* dtheta, const T* dU, const T* theta, int64_t m,
                                      int64_t n, const double* cache, const T* r, double* gu) {
-  const int64_t ng = (m + kLanes - 1) / kLanes;
+  constexpr int64_t L = Lanes<T>::L;
+  const int64_t ng = (m + L - 1) / L;
   const bool par = ng > 1 && m * n >= kParallelGrain;
   bool oom = false;
   parallel_region(par, [&] {
     // Small fan-ins (the common MLP case) use a stack buffer: no allocation per call.
-    alignas(32) double small[3 * kLanes * kBwdStack];
+    alignas(32) double small[bwd_scratch_doubles<T>(kBwdStack)];
     std::unique_ptr<double[]> heap;
     double* scratch = small;
     if (n - 1 > kBwdStack) {
-      heap.reset(new (std::nothrow) double[3 * kLanes * (size_t)(n - 1) + 4]);
+      heap.reset(new (std::nothrow) double[(size_t)bwd_scratch_doubles<T>(n - 1)]);
       // 32-byte alignment for the aligned vector loads/stores
       scratch = heap ? (double*)(((uintptr_t)heap.get() + 31) & ~(uintptr_t)31) : nullptr;
     }
@@ -296,10 +366,10 @@ gmpnn_status direction_backward_impl(T* dtheta, const T* dU, const T* theta, int
     }
 #pragma omp for schedule(static)
     for (int64_t gi = 0; gi < ng; ++gi) {
-      const int64_t j0 = gi * kLanes;
+      const int64_t j0 = gi * L;
       if (scratch)
-        direction_backward_group<T>(dtheta, dU, theta, j0, std::min(kLanes, m - j0), n, scratch,
-                                    cache ? cache + 2 * kLanes * (n - 1) * gi : nullptr, r, gu);
+        direction_backward_group<T>(dtheta, dU, theta, j0, std::min(L, m - j0), n, scratch,
+                                    cache ? cache + cache_offset(gi, n) : nullptr, r, gu);
     }
   });
   if (oom)
@@ -656,10 +726,26 @@ gmpnn_status check_epilogue(const char* op, int64_t rows, int64_t cols, int act)
 
 namespace gmpnn_cpu {
 void sincos_f64(const double* x, double* s, double* c, int64_t n) {
-  sincos_array<false>(x, s, c, n);
+  sincos_array(x, s, c, n);
 }
-void sincos_f32acc(const double* x, double* s, double* c, int64_t n) {
-  sincos_array<true>(x, s, c, n);  // the portable fallback uses std::sin / std::cos for both
+void sincos_f32(const float* x, float* s, float* c, int64_t n) {
+#if GMPNN_SIMD_SINCOS
+  // The kernels' pass over whole vectors; the tail padded, so every element goes through it.
+  const int64_t n8 = n & ~int64_t(7);
+  sincos_lanes<float>(x, s, c, n8);
+  if (n8 < n) {
+    alignas(32) float xs[8] = {}, ss[8], cs[8];
+    std::copy(x + n8, x + n, xs);
+    sincos_lanes<float>(xs, ss, cs, 8);
+    std::copy(ss, ss + (n - n8), s + n8);
+    std::copy(cs, cs + (n - n8), c + n8);
+  }
+#else
+  for (int64_t i = 0; i < n; ++i) {
+    s[i] = (float)std::sin((double)x[i]);
+    c[i] = (float)std::cos((double)x[i]);
+  }
+#endif
 }
 }  // namespace gmpnn_cpu
 

@@ -1,4 +1,5 @@
-// Vectorized double-precision sin/cos (internal to the CPU kernels, not part of the C ABI).
+// Vectorized sin/cos (internal to the CPU kernels, not part of the C ABI): sincos4 for float64
+// layers, sincos8f_ps (float accuracy, eight lanes) for float32 layers.
 //
 // sincos4(x) computes sin and cos of four doubles at once with AVX2/FMA:
 //   * range reduction x = q·π/2 + r, q = round(x·2/π), by Cody–Waite with a 3-part split of π/2
@@ -13,12 +14,11 @@
 // [−1e4, 1e4] and smaller ranges, multiples of π/2 and their neighbours, tiny and subnormal
 // angles): max 1.0 ulp of the result, max absolute error 1.1e-16.
 //
-// sincos_array<F32>(x, s, c, n) applies it (F32: sincos8f) to an array (tail lanes padded, so
-// every element goes through the same code path); x may alias s or c. Without AVX2/FMA (other
-// architectures, or a
+// sincos_array(x, s, c, n) applies sincos4 to an array (tail lanes padded, so every element goes
+// through the same code path); x may alias s or c. Without AVX2/FMA (other architectures, or a
 // translation unit compiled without -march=x86-64-v3, such as the tests) only the out-of-line
-// gmpnn_cpu::sincos_f64 (compiled in gmp.cc with AVX2/FMA on x86) is available, plus a scalar
-// sincos_array fallback.
+// gmpnn_cpu::sincos_f64 / sincos_f32 (compiled in gmp.cc with AVX2/FMA on x86) are available,
+// plus a scalar sincos_array fallback.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -32,8 +32,8 @@ namespace gmpnn_cpu {
 // Out-of-line entry point (defined in gmp.cc) so that code compiled without AVX2 flags, e.g. the
 // tests, calls the same vector path the kernels use.
 void sincos_f64(const double* x, double* s, double* c, int64_t n);
-// The same for float32 layers (sincos8f: float accuracy), defined in gmp.cc.
-void sincos_f32acc(const double* x, double* s, double* c, int64_t n);
+// The float32 layers' sin/cos (sincos8f_ps), defined in gmp.cc.
+void sincos_f32(const float* x, float* s, float* c, int64_t n);
 
 // Largest |x| handled by the vector reduction; beyond it a lane uses std::sin / std::cos.
 constexpr double kSinCosMaxArg = 1.0e5;
@@ -116,108 +116,124 @@ inline void sincos4(__m256d x, __m256d* so, __m256d* co) {
   *co = c;
 }
 
-// sin and cos of eight angles at float accuracy, for float32 layers: x0 holds angles 0..3 and x1
-// angles 4..7 (doubles); the results come back as doubles in the same order. The reduction is
-// sincos4's (double, Cody–Waite, exact to ~0.5 ulp of double), the reduced argument is rounded to
-// float and cephes' float kernels on [−π/4, π/4] (sin degree 7, cos degree 8) run on all eight
-// lanes at once, so the polynomial and quadrant work is shared by twice the angles. Error: at
-// most 1.54 float ulp over 4·10^5 float angles (gmp_sincos_f32_accuracy checks ≤ 2), the order
-// of the float32 rounding of the θ it comes from. Lanes beyond kSinCosMaxArg, ±inf and NaN use std::sin /
-// std::cos, as in sincos4. The callers multiply the values in double (u(θ)'s prefix products).
-inline __m256 sincos8f_half_join(__m128 lo, __m128 hi) {
-  return _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);
-}
-inline void sincos8f(__m256d x0, __m256d x1, __m256d* s0, __m256d* s1, __m256d* c0,
-                     __m256d* c1) {
-  const __m256d two_over_pi = _mm256_set1_pd(0.6366197723675814);
-  const __m256d p1 = _mm256_set1_pd(0x1.921fb54442d18p+0);
-  const __m256d p2 = _mm256_set1_pd(0x1.1a62633145c07p-54);
-  const __m256d p3 = _mm256_set1_pd(-0x1.f1976b7ed8fbcp-110);
-  auto reduce = [&](__m256d x, __m256d* q) {
-    *q = _mm256_round_pd(_mm256_mul_pd(x, two_over_pi), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256d r = _mm256_fnmadd_pd(*q, p1, x);
-    r = _mm256_fnmadd_pd(*q, p2, r);
-    r = _mm256_fnmadd_pd(*q, p3, r);
-    return _mm256_blendv_pd(r, x, _mm256_cmp_pd(*q, _mm256_setzero_pd(), _CMP_EQ_OQ));
-  };
-  __m256d q0, q1;
-  const __m256d r0 = reduce(x0, &q0), r1 = reduce(x1, &q1);
-  const __m256 r = sincos8f_half_join(_mm256_cvtpd_ps(r0), _mm256_cvtpd_ps(r1));
-  const __m256i qi = _mm256_insertf128_si256(_mm256_castsi128_si256(_mm256_cvtpd_epi32(q0)),
-                                             _mm256_cvtpd_epi32(q1), 1);
+// sin and cos of eight float angles at float accuracy, for float32 layers (the callers multiply
+// the values in double: u(θ)'s prefix products). Reduction x = q·π/2 + r in float with FMA and a
+// 3-part split of π/2 (p1 + p2 + p3, 24 bits each, to ~2^-76): the first step is exact for every
+// float x (r stays below 1 and is a multiple of min(2^-23, ulp(x))), the two others round once
+// each, so r carries at most ~1 ulp where it is tiny (near multiples of π/2) and the split's own
+// error (q·1e-23) stays far below that while |x| ≤ kSinCosF32Reduce. A vector with a lane beyond
+// that (or NaN) takes sincos4's double reduction for all eight lanes instead, and lanes beyond
+// kSinCosMaxArg, ±inf and NaN then std::sin / std::cos rounded to float. Then cephes' float
+// kernels on [−π/4, π/4] (sin degree 7, cos degree 8) and sincos4's quadrant selection.
+// Error: at most 2 float ulp (gmp_sincos_f32_accuracy); a one-off exhaustive run over every
+// float in [2^-20, 1e5] gave 1.56 at most. That is the order of the float32 rounding of the θ
+// it comes from. 0.8 ns per angle on the development VM (the double-reduction form it replaced:
+// 1.4).
+constexpr float kSinCosF32Reduce = 512.0f;
+
+// sin and cos of r ∈ [−π/4, π/4] (float) in quadrant q: cephes sinf/cosf, then sincos4's
+// quadrant selection.
+inline void sincos8f_kernel(__m256 r, __m256i qi, __m256* so, __m256* co) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
   const __m256 z = _mm256_mul_ps(r, r);
-  // sin r = r + r·z·(S1 + z·(S2 + z·S3)); cos r = 1 − z/2 + z²·(C1 + z·(C2 + z·C3)) (cephes sinf/cosf)
+  // sin r = r + r·z·(S1 + z·(S2 + z·S3)); cos r = 1 − z/2 + z²·(C1 + z·(C2 + z·C3))
   const __m256 ps = _mm256_fmadd_ps(
       _mm256_fmadd_ps(_mm256_set1_ps(-1.9515295891e-4f), z, _mm256_set1_ps(8.3321608736e-3f)), z,
       _mm256_set1_ps(-1.6666654611e-1f));
-  const __m256 sign = _mm256_set1_ps(-0.0f);
   const __m256 sr = _mm256_or_ps(_mm256_fmadd_ps(_mm256_mul_ps(r, z), ps, r), _mm256_and_ps(r, sign));
   const __m256 pc = _mm256_fmadd_ps(
       _mm256_fmadd_ps(_mm256_set1_ps(2.443315711809948e-5f), z, _mm256_set1_ps(-1.388731625493765e-3f)),
       z, _mm256_set1_ps(4.166664568298827e-2f));
   const __m256 cr = _mm256_fmadd_ps(_mm256_mul_ps(z, z), pc,
                                     _mm256_fnmadd_ps(_mm256_set1_ps(0.5f), z, _mm256_set1_ps(1.0f)));
-  // Quadrant as in sincos4: bit 0 of q swaps, bit 1 negates sin, bit 0 xor bit 1 negates cos.
+  // Bit 0 of q swaps, bit 1 negates sin, bit 0 xor bit 1 negates cos.
   const __m256 swap = _mm256_castsi256_ps(_mm256_slli_epi32(qi, 31));
   const __m256 ssign = _mm256_and_ps(_mm256_castsi256_ps(_mm256_slli_epi32(qi, 30)), sign);
   const __m256 csign = _mm256_xor_ps(ssign, swap);
-  const __m256 s = _mm256_xor_ps(_mm256_blendv_ps(sr, cr, swap), ssign);
-  const __m256 c = _mm256_xor_ps(_mm256_blendv_ps(cr, sr, swap), csign);
-  __m256d so[2] = {_mm256_cvtps_pd(_mm256_castps256_ps128(s)), _mm256_cvtps_pd(_mm256_extractf128_ps(s, 1))};
-  __m256d co[2] = {_mm256_cvtps_pd(_mm256_castps256_ps128(c)), _mm256_cvtps_pd(_mm256_extractf128_ps(c, 1))};
-  // Out-of-range, infinite or NaN lanes: scalar fallback (NaN compares "not ≤", so it lands here).
-  const __m256d xs2[2] = {x0, x1};
-  for (int h = 0; h < 2; ++h) {
-    const __m256d ax = _mm256_andnot_pd(_mm256_set1_pd(-0.0), xs2[h]);
-    const int bm = _mm256_movemask_pd(_mm256_cmp_pd(ax, _mm256_set1_pd(kSinCosMaxArg), _CMP_NLE_UQ));
-    if (__builtin_expect(bm != 0, 0)) {
-      alignas(32) double xs[4], ss[4], cs[4];
-      _mm256_store_pd(xs, xs2[h]);
-      _mm256_store_pd(ss, so[h]);
-      _mm256_store_pd(cs, co[h]);
-      for (int l = 0; l < 4; ++l)
-        if (bm & (1 << l)) {
-          ss[l] = std::sin(xs[l]);
-          cs[l] = std::cos(xs[l]);
-        }
-      so[h] = _mm256_load_pd(ss);
-      co[h] = _mm256_load_pd(cs);
-    }
-  }
-  *s0 = so[0];
-  *s1 = so[1];
-  *c0 = co[0];
-  *c1 = co[1];
+  *so = _mm256_xor_ps(_mm256_blendv_ps(sr, cr, swap), ssign);
+  *co = _mm256_xor_ps(_mm256_blendv_ps(cr, sr, swap), csign);
 }
 
-// sin and cos of n doubles: s[i], c[i] for x[i] (x may alias s or c). F32 picks the float-accuracy
-// kernel (eight at a time), otherwise sincos4 (four). Elementwise, so the direction kernels pass
-// their [k][lane] buffers as flat arrays; the tail is padded, so every element goes through the
-// same code path.
-template <bool F32>
+// A vector with a lane beyond kSinCosF32Reduce, ±inf or NaN: sincos4's double reduction (exact
+// to ~0.5 ulp of double) for all eight lanes, r then rounded to float; lanes beyond
+// kSinCosMaxArg, ±inf and NaN then std::sin / std::cos rounded to float. Out of line, so that
+// the common path stays small enough to inline.
+__attribute__((noinline)) inline void sincos8f_far(__m256 x, __m256* so, __m256* co) {
+  const __m256d two_over_pi = _mm256_set1_pd(0.6366197723675814);
+  const __m256d p1 = _mm256_set1_pd(0x1.921fb54442d18p+0);
+  const __m256d p2 = _mm256_set1_pd(0x1.1a62633145c07p-54);
+  const __m256d p3 = _mm256_set1_pd(-0x1.f1976b7ed8fbcp-110);
+  __m256d q[2], rd[2];
+  const __m256d xd[2] = {_mm256_cvtps_pd(_mm256_castps256_ps128(x)),
+                         _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1))};
+  for (int h = 0; h < 2; ++h) {
+    q[h] = _mm256_round_pd(_mm256_mul_pd(xd[h], two_over_pi),
+                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256d t = _mm256_fnmadd_pd(q[h], p1, xd[h]);
+    t = _mm256_fnmadd_pd(q[h], p2, t);
+    t = _mm256_fnmadd_pd(q[h], p3, t);
+    rd[h] = _mm256_blendv_pd(t, xd[h], _mm256_cmp_pd(q[h], _mm256_setzero_pd(), _CMP_EQ_OQ));
+  }
+  const __m256 r = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(rd[0])),
+                                        _mm256_cvtpd_ps(rd[1]), 1);
+  const __m256i qi = _mm256_insertf128_si256(_mm256_castsi128_si256(_mm256_cvtpd_epi32(q[0])),
+                                             _mm256_cvtpd_epi32(q[1]), 1);
+  sincos8f_kernel(r, qi, so, co);
+  // NaN compares "not ≤", so it lands here too.
+  const __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+  const int bm =
+      _mm256_movemask_ps(_mm256_cmp_ps(ax, _mm256_set1_ps((float)kSinCosMaxArg), _CMP_NLE_UQ));
+  if (bm != 0) {
+    alignas(32) float xs[8], ss[8], cs[8];
+    _mm256_store_ps(xs, x);
+    _mm256_store_ps(ss, *so);
+    _mm256_store_ps(cs, *co);
+    for (int l = 0; l < 8; ++l)
+      if (bm & (1 << l)) {
+        ss[l] = (float)std::sin((double)xs[l]);
+        cs[l] = (float)std::cos((double)xs[l]);
+      }
+    *so = _mm256_load_ps(ss);
+    *co = _mm256_load_ps(cs);
+  }
+}
+
+inline void sincos8f_ps(__m256 x, __m256* so, __m256* co) {
+  const __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+  if (__builtin_expect(_mm256_movemask_ps(_mm256_cmp_ps(ax, _mm256_set1_ps(kSinCosF32Reduce),
+                                                        _CMP_NLE_UQ)) != 0, 0)) {
+    sincos8f_far(x, so, co);
+    return;
+  }
+  // q = round(x·2/π) by adding 1.5·2^23 (|x·2/π| < 2^22): the sum's low mantissa bits are q.
+  const __m256 magic = _mm256_set1_ps(0x1.8p23f);
+  const __m256 qm = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.45f306p-1f), magic);
+  const __m256 q = _mm256_sub_ps(qm, magic);
+  __m256 r = _mm256_fnmadd_ps(q, _mm256_set1_ps(0x1.921fb6p+0f), x);  // exact
+  r = _mm256_fnmadd_ps(q, _mm256_set1_ps(-0x1.777a5cp-25f), r);
+  r = _mm256_fnmadd_ps(q, _mm256_set1_ps(-0x1.ee59dap-50f), r);
+  // q = 0: r = x exactly (keeps the sign of −0).
+  r = _mm256_blendv_ps(r, x, _mm256_cmp_ps(q, _mm256_setzero_ps(), _CMP_EQ_OQ));
+  sincos8f_kernel(r, _mm256_castps_si256(qm), so, co);
+}
+
+// sin and cos of n doubles with sincos4: s[i], c[i] for x[i] (x may alias s or c); the tail is
+// padded, so every element goes through the same code path.
 inline void sincos_array(const double* x, double* s, double* c, int64_t n) {
-  constexpr int W = F32 ? 8 : 4;
-  auto block = [](const double* xb, double* sb, double* cb) {
-    if (F32) {
-      __m256d a, b, e, f;
-      sincos8f(_mm256_loadu_pd(xb), _mm256_loadu_pd(xb + 4), &a, &b, &e, &f);
-      _mm256_storeu_pd(sb, a);
-      _mm256_storeu_pd(sb + 4, b);
-      _mm256_storeu_pd(cb, e);
-      _mm256_storeu_pd(cb + 4, f);
-    } else {
-      __m256d vs, vc;
-      sincos4(_mm256_loadu_pd(xb), &vs, &vc);
-      _mm256_storeu_pd(sb, vs);
-      _mm256_storeu_pd(cb, vc);
-    }
-  };
   int64_t i = 0;
-  for (; i + W <= n; i += W) block(x + i, s + i, c + i);
+  for (; i + 4 <= n; i += 4) {
+    __m256d vs, vc;
+    sincos4(_mm256_loadu_pd(x + i), &vs, &vc);
+    _mm256_storeu_pd(s + i, vs);
+    _mm256_storeu_pd(c + i, vc);
+  }
   if (i < n) {
-    alignas(32) double xs[W] = {}, ss[W], cs[W];
+    alignas(32) double xs[4] = {}, ss[4], cs[4];
     for (int64_t k = i; k < n; ++k) xs[k - i] = x[k];
-    block(xs, ss, cs);
+    __m256d vs, vc;
+    sincos4(_mm256_load_pd(xs), &vs, &vc);
+    _mm256_store_pd(ss, vs);
+    _mm256_store_pd(cs, vc);
     for (int64_t k = i; k < n; ++k) {
       s[k] = ss[k - i];
       c[k] = cs[k - i];
@@ -227,7 +243,6 @@ inline void sincos_array(const double* x, double* s, double* c, int64_t n) {
 
 #else  // no AVX2/FMA
 
-template <bool F32>
 inline void sincos_array(const double* x, double* s, double* c, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const double t = x[i];

@@ -21,7 +21,7 @@
 namespace gmpnn_cpu {
 // The vectorized sin/cos the direction kernels use (native/cpu/simd_math.h, defined in gmp.cc).
 void sincos_f64(const double* x, double* s, double* c, int64_t n);
-void sincos_f32acc(const double* x, double* s, double* c, int64_t n);
+void sincos_f32(const float* x, float* s, float* c, int64_t n);
 }  // namespace gmpnn_cpu
 
 using gmpnn_test::Rand;
@@ -158,10 +158,11 @@ GMPNN_TEST(gmp_sincos_accuracy) {
               st.count, st.max_abs, st.max_ulp, st.worst_x);
 }
 
-// The float32 layers' sin/cos (sincos8f): float-accuracy values of float angles. |err| ≤ 2 ulp
+// The float32 layers' sin/cos (sincos8f_ps): float-accuracy values of float angles. |err| ≤ 2 ulp
 // of float of the reference (an absolute 1e-37 where the reference is below float's normal
-// range), against std::sin / std::cos of the same angle; NaN, ±inf and |x| > 1e5 through the
-// scalar fallback; sin(−0) = −0.
+// range), against std::sin / std::cos of the same angle. Angles up to 1e4, so both reductions
+// (float up to 512, double beyond) are exercised, also mixed within one vector; NaN, ±inf and
+// |x| > 1e5 through the scalar fallback; sin(−0) = −0.
 GMPNN_TEST(gmp_sincos_f32_accuracy) {
   Rand rng(77);
   std::vector<double> x;
@@ -175,9 +176,11 @@ GMPNN_TEST(gmp_sincos_f32_accuracy) {
   }
   const std::vector<double> special = {0.0, -0.0, 1e-30, -1e-30, 1e-40, 2e5, -1e22, INFINITY, -INFINITY, NAN, 3.0};
   x.insert(x.end(), special.begin(), special.end());
+  for (auto& v : x) v = (double)(float)v;  // the angles a float32 layer can hold
   const size_t n = x.size();
-  std::vector<double> s(n), c(n);
-  gmpnn_cpu::sincos_f32acc(x.data(), s.data(), c.data(), (int64_t)n);
+  std::vector<float> xf(x.begin(), x.end()), sf(n), cf(n);
+  gmpnn_cpu::sincos_f32(xf.data(), sf.data(), cf.data(), (int64_t)n);
+  const std::vector<double> s(sf.begin(), sf.end()), c(cf.begin(), cf.end());
   double worst = 0, worst_x = 0;
   int bad = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -202,7 +205,7 @@ GMPNN_TEST(gmp_sincos_f32_accuracy) {
   CHECK(bad == 0);
   CHECK(s[n - 11] == 0.0 && !std::signbit(s[n - 11]) && c[n - 11] == 1.0);
   CHECK(s[n - 10] == 0.0 && std::signbit(s[n - 10]));  // sin(−0) = −0
-  CHECK(s[n - 6] == std::sin(2e5) && c[n - 5] == std::cos(-1e22));  // scalar fallback lanes
+  CHECK(sf[n - 6] == (float)std::sin(2e5) && cf[n - 5] == (float)std::cos(x[n - 5]));  // scalar fallback lanes
   std::printf("    sincos (float accuracy) vs std::sin/cos: %zu angles, max %.3f float ulp (at x=%.9g)\n",
               n, worst, worst_x);
 }
