@@ -223,26 +223,35 @@ GMPNN_TEST(gmp_sincos_fallback) {
   CHECK(s[5] == std::sin(1e22) && c[5] == std::cos(1e22));
 }
 
-// Units go through the kernels four at a time (one per SIMD lane); a unit's result must not
-// depend on how many units are around it or where it sits among them.
-GMPNN_TEST(gmp_direction_grouping_invariant) {
+// Units go through the kernels a lane group at a time (one per SIMD lane); a unit's result must
+// not depend on how many units are around it or where it sits among them
+// (float32: eight units per group, float64: four; m = 13 leaves a partial last group, the fan-ins
+// full 8-angle blocks and every tail length; a few angles beyond 512 take the far reduction.)
+template <typename T>
+void check_grouping_invariant() {
   Rand rng(91);
-  for (int64_t n : {2, 3, 5, 13, 130}) {
-    const int64_t m = 7;
-    std::vector<double> th = rng.vec<double>((size_t)(m * (n - 1)), -3, 3);
-    std::vector<double> dU = rng.vec<double>((size_t)(m * n));
-    std::vector<double> U((size_t)(m * n)), dth(th.size());
-    CHECK_OK(gmpnn_cpu_gmp_direction_forward(GMPNN_F64, U.data(), th.data(), m, n));
-    CHECK_OK(gmpnn_cpu_gmp_direction_backward(GMPNN_F64, dth.data(), dU.data(), th.data(), m, n));
+  for (int64_t n : {2, 3, 5, 9, 10, 13, 16, 17, 130}) {
+    const int64_t m = 13;
+    std::vector<T> th = rng.vec<T>((size_t)(m * (n - 1)), -3, 3);
+    for (size_t i = 5; i < th.size(); i += 37) th[i] = (T)(700.0 + (double)i);
+    std::vector<T> dU = rng.vec<T>((size_t)(m * n));
+    std::vector<T> U((size_t)(m * n)), dth(th.size());
+    CHECK_OK(gmpnn_cpu_gmp_direction_forward(dtype_of<T>(), U.data(), th.data(), m, n));
+    CHECK_OK(gmpnn_cpu_gmp_direction_backward(dtype_of<T>(), dth.data(), dU.data(), th.data(), m, n));
     for (int64_t j = 0; j < m; ++j) {
-      std::vector<double> u1((size_t)n), d1((size_t)(n - 1));
-      CHECK_OK(gmpnn_cpu_gmp_direction_forward(GMPNN_F64, u1.data(), th.data() + j * (n - 1), 1, n));
-      CHECK_OK(gmpnn_cpu_gmp_direction_backward(GMPNN_F64, d1.data(), dU.data() + j * n,
+      std::vector<T> u1((size_t)n), d1((size_t)(n - 1));
+      CHECK_OK(gmpnn_cpu_gmp_direction_forward(dtype_of<T>(), u1.data(), th.data() + j * (n - 1), 1, n));
+      CHECK_OK(gmpnn_cpu_gmp_direction_backward(dtype_of<T>(), d1.data(), dU.data() + j * n,
                                                 th.data() + j * (n - 1), 1, n));
-      CHECK(std::memcmp(u1.data(), U.data() + j * n, sizeof(double) * n) == 0);
-      CHECK(std::memcmp(d1.data(), dth.data() + j * (n - 1), sizeof(double) * (n - 1)) == 0);
+      CHECK(std::memcmp(u1.data(), U.data() + j * n, sizeof(T) * n) == 0);
+      CHECK(std::memcmp(d1.data(), dth.data() + j * (n - 1), sizeof(T) * (n - 1)) == 0);
     }
   }
+}
+
+GMPNN_TEST(gmp_direction_grouping_invariant) {
+  check_grouping_invariant<double>();
+  check_grouping_invariant<float>();
 }
 
 // ------------------------------------------------------------------ direction forward
