@@ -8,7 +8,15 @@ import * as fs from 'node:fs';
 export const DTYPE_CODE = { float32: 0, float64: 1 } as const;
 export const DEVICE_CODE = { cpu: 0, cuda: 1 } as const;
 
+/**
+ * A buffer's handle: the opaque value (an N-API External) kernels take as a buffer argument. The
+ * binding reads it directly; passing the NativeBuffer object itself also works but costs an
+ * unwrap (a private-property lookup) per argument.
+ */
+export type NativeHandle = { readonly __gmpnnHandle: never };
+
 export interface NativeBuffer {
+  readonly handle: NativeHandle;
   readonly dtype: 0 | 1;
   readonly device: 0 | 1;
   readonly numel: number;
@@ -22,7 +30,7 @@ export interface BackendInfo {
   cuda: { compiled: boolean; available: boolean; reason?: string; devices?: number; name?: string };
 }
 
-type Buf = NativeBuffer;
+type Buf = NativeHandle | NativeBuffer;
 export interface NativeAddon {
   NativeBuffer: new (device: number, dtype: number, numel: number) => NativeBuffer;
   cudaCompiled: boolean;

@@ -4,7 +4,7 @@
  * row-major; reshape shares storage, every other layout change copies (ops/layout.ts).
  */
 import { GmpnnError, callNative } from './errors';
-import { native, NativeBuffer, DTYPE_CODE, DEVICE_CODE } from './native';
+import { native, NativeBuffer, NativeHandle, DTYPE_CODE, DEVICE_CODE } from './native';
 
 export type DType = 'float32' | 'float64';
 export type Device = 'cpu' | 'cuda';
@@ -22,12 +22,15 @@ class Storage {
   refs = 0;
   /** Set once an asynchronous read has pinned the buffer: it must not be reused from the pool. */
   pinned = false;
+  readonly handle: NativeHandle;
   constructor(
     readonly buffer: NativeBuffer,
     readonly device: Device,
     readonly key: number,
     readonly bytes: number,
-  ) {}
+  ) {
+    this.handle = buffer.handle;
+  }
 }
 
 // ------------------------------------------------------------------------- buffer pool
@@ -182,10 +185,10 @@ export class Tensor {
     return this.gradFn === null;
   }
 
-  /** The native buffer; throws on a disposed tensor. */
-  buffer(op = 'tensor'): NativeBuffer {
+  /** The native buffer's handle, as kernels take it; throws on a disposed tensor. */
+  buffer(op = 'tensor'): NativeHandle {
     if (this._storage === null) throw new GmpnnError('E_DISPOSED', `${op}: Tensor is disposed`);
-    return this._storage.buffer;
+    return this._storage.handle;
   }
 
   assertAlive(op: string): void {

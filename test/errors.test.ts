@@ -1,4 +1,7 @@
 /** Hostile input: every class of bad argument gives a GmpnnError naming the op and shapes. */
+import * as assert from 'node:assert';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import * as g from '../src';
 import { native } from '../src/native';
 import { callNative } from '../src/errors';
@@ -68,5 +71,42 @@ describe('errors, not crashes', () => {
     expectGmpnnError(call(() => native.copyStrided(b, 0, [1], b, 2, [1], [4])), 'E_SHAPE', /in holds 4 elements but 6 are needed/);
     expectGmpnnError(call(() => native.gemm(b, b, b, false, false, 3, 3, 3, 1, 0)), 'E_SHAPE', /needed/);
     expectGmpnnError(call(() => native.unary(b, b, 99)), 'E_ARG', /bad op/);
+  });
+  it('kernels take a buffer as its handle or as the object, and refuse a disposed one', () => {
+    const buf = new native.NativeBuffer(0, 0, 4);
+    const out = new native.NativeBuffer(0, 0, 4);
+    const h = buf.handle;
+    native.upload(buf, new Float32Array([1, -2, 3, -4]));
+    native.unary(out.handle, buf, 0); // neg: handle out, object in
+    assert.deepStrictEqual(Array.from(native.download(out)), [-1, 2, -3, 4]);
+    native.unary(h, out, 0); // and back, into the buffer named by its handle
+    assert.deepStrictEqual(Array.from(native.download(buf)), [1, -2, 3, -4]);
+    const call = (fn: () => void) => () => {
+      try { fn(); } catch (e) { throw new g.GmpnnError(((e as { code?: string }).code ?? 'E_NATIVE') as never, (e as Error).message); }
+    };
+    buf.dispose();
+    expectGmpnnError(call(() => native.unary(h, h, 0)), 'E_DISPOSED', /disposed/);
+    expectGmpnnError(call(() => native.unary({} as never, h, 0)), 'E_ARG', /not a gmpnn native buffer/);
+  });
+  it('a handle that outlives its garbage-collected buffer is refused, not followed', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    let handles: unknown[] = [];
+    for (let i = 0; i < 2000; i++) handles.push(new native.NativeBuffer(0, 0, 8).handle);
+    gc();
+    await new Promise((r) => setImmediate(r)); // N-API finalizers run after the collection
+    gc();
+    let refused = 0;
+    for (const h of handles) {
+      try {
+        native.download(h as never); // a buffer not collected yet still reads (8 floats)
+      } catch (e) {
+        assert.strictEqual((e as { code?: string }).code, 'E_ARG');
+        refused++;
+      }
+    }
+    handles = [];
+    // V8 collects unreachable wrappers on a full GC; this is what the check is about.
+    assert.ok(refused > 0, 'no buffer was collected: the stale-handle path was not exercised');
   });
 });

@@ -20,6 +20,19 @@ std::unordered_set<const Buffer*>& live_buffers() {
   if (!live_buffers_ptr) live_buffers_ptr = new std::unordered_set<const Buffer*>();
   return *live_buffers_ptr;
 }
+// The tokens whose External is alive: an External is one of our handles iff its value is here
+// (another addon's External could point anywhere).
+thread_local std::unordered_set<const BufferToken*>* live_tokens_ptr = nullptr;
+std::unordered_set<const BufferToken*>& live_tokens() {
+  if (!live_tokens_ptr) live_tokens_ptr = new std::unordered_set<const BufferToken*>();
+  return *live_tokens_ptr;
+}
+void FinalizeHandle(napi_env, void* data, void*) {
+  auto* token = static_cast<BufferToken*>(data);
+  live_tokens().erase(token);
+  token->external_alive = false;
+  if (!token->buf) delete token;
+}
 }  // namespace
 
 Napi::Function Buffer::Init(Napi::Env env) {
@@ -57,6 +70,15 @@ Buffer::Buffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Buffer>(info) 
 #endif
   }
   live_buffers().insert(this);
+  token_ = new BufferToken{this, true};
+  napi_value handle;
+  if (napi_create_external(env, token_, FinalizeHandle, nullptr, &handle) != napi_ok) {
+    token_->external_alive = false;
+    Throw(env, "E_ARG", "alloc: could not create the buffer handle");
+  }
+  live_tokens().insert(token_);
+  info.This().As<Napi::Object>().DefineProperty(
+      Napi::PropertyDescriptor::Value("handle", Napi::Value(env, handle), napi_enumerable));
   auto* data = env.GetInstanceData<AddonData>();
   counters_ = data->counters;
   counters_->live[device_]++;
@@ -65,6 +87,10 @@ Buffer::Buffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Buffer>(info) 
 
 Buffer::~Buffer() {
   live_buffers().erase(this);
+  if (token_) {
+    token_->buf = nullptr;
+    if (!token_->external_alive) delete token_;
+  }
   Release();
 }
 
@@ -151,8 +177,8 @@ static std::string ArgName(const char* op, size_t i) {
 
 Buffer* ArgBuffer(const Napi::CallbackInfo& info, size_t i, const char* op, bool nullable) {
   Napi::Env env = info.Env();
-  // Raw N-API: one typeof and one unwrap (the wrapper's IsNull/IsUndefined/IsObject are a typeof
-  // each; this runs for every buffer of every op).
+  // Raw N-API: one typeof, then the handle's value (or, for the object itself, one unwrap). The
+  // wrapper's IsNull/IsUndefined/IsObject are a typeof each; this runs for every buffer of every op.
   napi_value v = info[i];
   napi_valuetype t = napi_undefined;
   if (i < info.Length()) napi_typeof(env, v, &t);
@@ -161,10 +187,17 @@ Buffer* ArgBuffer(const Napi::CallbackInfo& info, size_t i, const char* op, bool
     Throw(env, "E_ARG", ArgName(op, i) + " must be a native buffer");
   }
   void* raw = nullptr;
-  if (t != napi_object || napi_unwrap(env, v, &raw) != napi_ok ||
-      !live_buffers().count(static_cast<const Buffer*>(raw)))
-    Throw(env, "E_ARG", ArgName(op, i) + " is not a gmpnn native buffer");
-  Buffer* b = static_cast<Buffer*>(raw);
+  Buffer* b = nullptr;
+  if (t == napi_external) {
+    // A buffer's handle (the form tensors pass).
+    if (napi_get_value_external(env, v, &raw) == napi_ok &&
+        live_tokens().count(static_cast<const BufferToken*>(raw)))
+      b = static_cast<BufferToken*>(raw)->buf;
+  } else if (t == napi_object && napi_unwrap(env, v, &raw) == napi_ok &&
+             live_buffers().count(static_cast<const Buffer*>(raw))) {
+    b = static_cast<Buffer*>(raw);
+  }
+  if (!b) Throw(env, "E_ARG", ArgName(op, i) + " is not a gmpnn native buffer");
   if (b->disposed()) Throw(env, "E_DISPOSED", std::string(op) + ": Tensor is disposed");
   return b;
 }

@@ -1,6 +1,6 @@
 /** Adam and AdamW (torch.optim semantics; AdamW decouples the weight decay). */
 import { callNative } from '../errors';
-import { native, NativeBuffer } from '../native';
+import { native, NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { Optimizer, checkHyper } from './optimizer';
 
@@ -44,7 +44,7 @@ export class Adam extends Optimizer {
   private apply(pairs: [Tensor, Tensor][]): void {
     checkHyper('Adam', 'lr', this.lr, 0);
     if (pairs.length === 0) return;
-    const args: (NativeBuffer | number | boolean)[] = [this.lr, this.beta1, this.beta2, this.eps, this.weightDecay, this.decoupled, pairs.length];
+    const args: (NativeHandle | number | boolean)[] = [this.lr, this.beta1, this.beta2, this.eps, this.weightDecay, this.decoupled, pairs.length];
     for (const [p, grad] of pairs)
       args.push(p.buffer('Adam'), this.slot(p, 'm').buffer(), this.slot(p, 'v').buffer(), grad.buffer('Adam'), (this.steps.get(p) ?? 0) + 1);
     callNative(() => native.adamStepMany(...args));
