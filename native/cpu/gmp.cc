@@ -302,7 +302,7 @@ void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0
     for (int h = 0; h < NH; ++h) {
       di[h] = _mm256_mul_pd(_mm256_load_pd(P + L * i + 4 * h),
                             _mm256_fmsub_pd(ci[h], R[h], _mm256_mul_pd(si[h], gi[h])));
-      R[h] = _mm256_fmadd_pd(gi[h], ci[h], _mm256_mul_pd(si[h], R[h]));
+      R[h] = _mm256_fmadd_pd(si[h], R[h], _mm256_mul_pd(gi[h], ci[h]));  // one FMA on the R chain
     }
     return LT::narrow(di);
   };
