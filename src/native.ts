@@ -9,9 +9,9 @@ export const DTYPE_CODE = { float32: 0, float64: 1 } as const;
 export const DEVICE_CODE = { cpu: 0, cuda: 1 } as const;
 
 /**
- * A buffer's handle: the opaque value (an N-API External) kernels take as a buffer argument. The
- * binding reads it directly; passing the NativeBuffer object itself also works but costs an
- * unwrap (a private-property lookup) per argument.
+ * A buffer's handle: the opaque value (an N-API External) kernels take as a buffer argument
+ * (`NativeBuffer.handle`; `Tensor.buffer()` returns it). Reading it costs the binding a hash
+ * lookup, where unwrapping the NativeBuffer object was a private-property lookup per argument.
  */
 export type NativeHandle = { readonly __gmpnnHandle: never };
 
@@ -30,7 +30,7 @@ export interface BackendInfo {
   cuda: { compiled: boolean; available: boolean; reason?: string; devices?: number; name?: string };
 }
 
-type Buf = NativeHandle | NativeBuffer;
+type Buf = NativeHandle;
 export interface NativeAddon {
   NativeBuffer: new (device: number, dtype: number, numel: number) => NativeBuffer;
   cudaCompiled: boolean;

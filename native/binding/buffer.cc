@@ -1,5 +1,5 @@
-// The native Buffer handle (an ObjectWrap checked against a live set), host transfers and memory
-// reports.
+// The native Buffer (an ObjectWrap) and its handle (an External checked against a live set), host
+// transfers and memory reports.
 #include <cstring>
 #include <unordered_set>
 
@@ -10,18 +10,11 @@
 namespace gmpnn_binding {
 
 namespace {
-// The Buffers alive on this thread (each JS environment runs on its own thread). An argument is
-// one of ours iff napi_unwrap gives a pointer in this set: as safe as a type tag against objects
-// wrapped by other addons, and one private-property lookup per argument instead of two (the
-// tag check was a quarter of a small op's call cost). Never destroyed: finalizers may run during
-// environment teardown, after this thread's thread_local destructors.
-thread_local std::unordered_set<const Buffer*>* live_buffers_ptr = nullptr;
-std::unordered_set<const Buffer*>& live_buffers() {
-  if (!live_buffers_ptr) live_buffers_ptr = new std::unordered_set<const Buffer*>();
-  return *live_buffers_ptr;
-}
-// The tokens whose External is alive: an External is one of our handles iff its value is here
-// (another addon's External could point anywhere).
+// The tokens whose handle (External) is alive on this thread (each JS environment runs on its
+// own thread): an External is one of our handles iff its value is here (another addon's External
+// could point anywhere). A hash lookup, where unwrapping the NativeBuffer object was a
+// private-property lookup per argument. Never destroyed: finalizers may run during environment
+// teardown, after this thread's thread_local destructors.
 thread_local std::unordered_set<const BufferToken*>* live_tokens_ptr = nullptr;
 std::unordered_set<const BufferToken*>& live_tokens() {
   if (!live_tokens_ptr) live_tokens_ptr = new std::unordered_set<const BufferToken*>();
@@ -69,7 +62,6 @@ Buffer::Buffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Buffer>(info) 
     data_ = p;
 #endif
   }
-  live_buffers().insert(this);
   token_ = new BufferToken{this, true};
   napi_value handle;
   if (napi_create_external(env, token_, FinalizeHandle, nullptr, &handle) != napi_ok) {
@@ -86,7 +78,6 @@ Buffer::Buffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Buffer>(info) 
 }
 
 Buffer::~Buffer() {
-  live_buffers().erase(this);
   if (token_) {
     token_->buf = nullptr;
     if (!token_->external_alive) delete token_;
@@ -177,8 +168,8 @@ static std::string ArgName(const char* op, size_t i) {
 
 Buffer* ArgBuffer(const Napi::CallbackInfo& info, size_t i, const char* op, bool nullable) {
   Napi::Env env = info.Env();
-  // Raw N-API: one typeof, then the handle's value (or, for the object itself, one unwrap). The
-  // wrapper's IsNull/IsUndefined/IsObject are a typeof each; this runs for every buffer of every op.
+  // Raw N-API: one typeof and the handle's value (the wrapper's IsNull/IsUndefined are a typeof
+  // each; this runs for every buffer of every op).
   napi_value v = info[i];
   napi_valuetype t = napi_undefined;
   if (i < info.Length()) napi_typeof(env, v, &t);
@@ -188,16 +179,10 @@ Buffer* ArgBuffer(const Napi::CallbackInfo& info, size_t i, const char* op, bool
   }
   void* raw = nullptr;
   Buffer* b = nullptr;
-  if (t == napi_external) {
-    // A buffer's handle (the form tensors pass).
-    if (napi_get_value_external(env, v, &raw) == napi_ok &&
-        live_tokens().count(static_cast<const BufferToken*>(raw)))
-      b = static_cast<BufferToken*>(raw)->buf;
-  } else if (t == napi_object && napi_unwrap(env, v, &raw) == napi_ok &&
-             live_buffers().count(static_cast<const Buffer*>(raw))) {
-    b = static_cast<Buffer*>(raw);
-  }
-  if (!b) Throw(env, "E_ARG", ArgName(op, i) + " is not a gmpnn native buffer");
+  if (t == napi_external && napi_get_value_external(env, v, &raw) == napi_ok &&
+      live_tokens().count(static_cast<const BufferToken*>(raw)))
+    b = static_cast<BufferToken*>(raw)->buf;  // NULL once the Buffer is gone
+  if (!b) Throw(env, "E_ARG", ArgName(op, i) + " is not a gmpnn native buffer handle");
   if (b->disposed()) Throw(env, "E_DISPOSED", std::string(op) + ": Tensor is disposed");
   return b;
 }

@@ -23,6 +23,14 @@ function channelSums(x: Tensor, rows: number, C: number, op: string): Tensor {
   return s;
 }
 
+/** 1/sqrt(σ² + ε) per channel (no graph). */
+function inverseStd(variance: Tensor, eps: number): Tensor {
+  const t = affineRaw(variance, 1, eps);
+  callNative(() => native.unary(t.buffer(), t.buffer(), U.sqrt));
+  callNative(() => native.unary(t.buffer(), t.buffer(), U.reciprocal));
+  return t;
+}
+
 /** (x − μ)·s per channel with μ = base·k (k = 1/rows for column sums): one pass (no graph). */
 function centerScale(x: Tensor, base: Tensor, k: number, rows: number, C: number, s: number, op: string): Tensor {
   const shift = affineRaw(base, -s * k, 0); // −μ·s
@@ -54,19 +62,14 @@ export function meanOnlyBatchNorm(x: Tensor, scale: number, mean?: Tensor | null
     const y = centerScale(x, mean, 1, rows, C, scale, op);
     if (!needsGrad(x)) return { y, batchMean: null };
     return {
-      y: record(y, op, [x], (g) => {
-        const dx = empty(g.shape, g.dtype, g.device);
-        callNative(() => native.affine(dx.buffer(), g.buffer(op), scale, 0));
-        return [dx];
-      }),
+      y: record(y, op, [x], (g) => [affineRaw(g, scale, 0)]),
       batchMean: null,
     };
   }
   if (rows < 1) throw new GmpnnError('E_SHAPE', `${op}: no rows to average over in ${fmt(x.shape)}`);
   const sums = channelSums(x, rows, C, op);
   const y = centerScale(x, sums, 1 / rows, rows, C, scale, op);
-  const batchMean = empty([C], x.dtype, x.device);
-  callNative(() => native.affine(batchMean.buffer(), sums.buffer(), 1 / rows, 0));
+  const batchMean = affineRaw(sums, 1 / rows, 0);
   sums.dispose();
   if (!needsGrad(x)) return { y, batchMean };
   return {
@@ -113,9 +116,7 @@ export function batchNormTrain(x: Tensor, weight: Tensor, bias: Tensor, eps: num
   sq.dispose();
   const batchVar = affineRaw(sqSums, 1 / rows, 0);
   sqSums.dispose();
-  const invStd = affineRaw(batchVar, 1, eps);
-  callNative(() => native.unary(invStd.buffer(), invStd.buffer(), U.sqrt));
-  callNative(() => native.unary(invStd.buffer(), invStd.buffer(), U.reciprocal));
+  const invStd = inverseStd(batchVar, eps);
   const xhat = xc; // normalized in place
   callNative(() => native.channelAffine(xhat.buffer(), xc.buffer(), invStd.buffer(), null, rows, C));
   const y = empty(x.shape, x.dtype, x.device);
@@ -181,9 +182,7 @@ export function batchNormEvalRaw(x: Tensor, weight: Tensor, bias: Tensor, mean: 
   if (x.rank < 1 || [weight, bias, mean, variance].some((t) => t.size !== C))
     throw new GmpnnError('E_SHAPE', `${op}: weight, bias and the running statistics must have ${C} elements (x ${fmt(x.shape)})`);
   const rows = x.size / C;
-  const a = affineRaw(variance, 1, eps);
-  callNative(() => native.unary(a.buffer(), a.buffer(), U.sqrt));
-  callNative(() => native.unary(a.buffer(), a.buffer(), U.reciprocal));
+  const a = inverseStd(variance, eps);
   const scale = binaryRaw(weight, a, B.mul, op); // γ/σ
   a.dispose();
   const ms = binaryRaw(mean, scale, B.mul, op);
