@@ -13,7 +13,9 @@
 #      PyTorch/cuDNN peer on the same shapes (bench/peers/gpu_torch.py)
 #   5. compute-sanitizer memcheck (and racecheck on the shared-memory kernels) on a short subset;
 #      "unavailable" where the runtime (gVisor) refuses the sanitizer
-#   6. a summary table, printed last: family: pass / fail / skip, and the CUDA-skip count
+#   6. where a Node binary is given (NODE=path or node on PATH) with build/Release and lib/:
+#      scripts/gpu_node_check.js, the public API on cuda against cpu (else reported as skipped)
+#   7. a summary table, printed last: family: pass / fail / skip, and the CUDA-skip count
 # Everything goes to one log: $OUT/gpu_check.log, or ./gpu_check.log when OUT is unset.
 # Exit status 0 when every step passed.
 set -u
@@ -170,7 +172,22 @@ else
   record sanitizer 1
 fi
 
-# ------------------------------------------------------------------ 6. summary (last)
+# ------------------------------------------------------------------ 6. the Node addon on the GPU
+# The GPU hosts have no Node. Where one is given (NODE=path, or node on PATH) with a built addon
+# (build/Release/gmpnn.node) and compiled TypeScript (lib/), scripts/gpu_node_check.js runs the
+# public API on cuda against cpu (docs/GPU.md says how the device tool carries them). Otherwise the
+# step is reported as skipped, not failed.
+NODE_BIN=${NODE:-$(command -v node || true)}
+if [ -n "$NODE_BIN" ] && [ -x "$NODE_BIN" ] && [ -f "$ROOT/build/Release/gmpnn.node" ] && [ -f "$ROOT/lib/index.js" ]; then
+  run "node addon on cuda" 180 "$NODE_BIN" "$ROOT/scripts/gpu_node_check.js"
+  record "node-addon-cuda" $RC
+else
+  log "== node addon on cuda: skipped (no Node, build/Release/gmpnn.node or lib/ on this host)"
+  STEP[node-addon-cuda]=201
+  STEP_ORDER+=("node-addon-cuda")
+fi
+
+# ------------------------------------------------------------------ 7. summary (last)
 ALL_OK=1
 CARD=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
 SUMMARY="$LOG_DIR/gpu_check.summary.tmp"
@@ -180,7 +197,7 @@ SUMMARY="$LOG_DIR/gpu_check.summary.tmp"
   printf '%-28s %s\n' "step / family" "result"
   for s in "${STEP_ORDER[@]}"; do
     r=${STEP[$s]}
-    if [ "$r" -eq 0 ]; then v=pass; elif [ "$r" -eq 200 ]; then v="unavailable (sanitizer refused this runtime's device)"; elif [ "$r" -eq 124 ] || [ "$r" -eq 137 ]; then v="fail (timeout)"; else v="fail (exit $r)"; fi
+    if [ "$r" -eq 0 ]; then v=pass; elif [ "$r" -eq 200 ]; then v="unavailable (sanitizer refused this runtime's device)"; elif [ "$r" -eq 201 ]; then v="skipped (no Node on this host)"; elif [ "$r" -eq 124 ] || [ "$r" -eq 137 ]; then v="fail (timeout)"; else v="fail (exit $r)"; fi
     printf '%-28s %s\n' "$s" "$v"
   done
   for f in $FAMILIES; do
@@ -188,7 +205,7 @@ SUMMARY="$LOG_DIR/gpu_check.summary.tmp"
   done
   printf '%-28s %s ok, %s failed, %s skipped\n' "CUDA parity tests" "$CUDA_OKS" "$CUDA_FAILS" "$CUDA_SKIPS"
 } >"$SUMMARY"
-for s in "${STEP_ORDER[@]}"; do [ "${STEP[$s]}" -ne 0 ] && [ "${STEP[$s]}" -ne 200 ] && ALL_OK=0; done
+for s in "${STEP_ORDER[@]}"; do [ "${STEP[$s]}" -ne 0 ] && [ "${STEP[$s]}" -ne 200 ] && [ "${STEP[$s]}" -ne 201 ] && ALL_OK=0; done
 for f in $FAMILIES; do [ "${FAM[$f]:-}" = fail ] && ALL_OK=0; done
 if [ "$CUDA_SKIPS" != "0" ]; then
   echo "!! CUDA parity tests skipped or not run on this host: see the SKIP lines above" >>"$SUMMARY"
