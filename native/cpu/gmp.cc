@@ -33,6 +33,7 @@ namespace {
 using gmpnn_cpu::kParallelGrain;
 
 using gmpnn_cpu::parallel_region;
+using gmpnn_cpu::sum_in_double;
 
 // Converts a double result to the storage type; float subnormals become signed zero.
 template <typename T>
@@ -955,9 +956,7 @@ gmpnn_status dense_backward_radius(T* dX, T* dW, T* dtheta, T* dlambda, T* dr, T
     T* d = D + j * n;
     if (dr) {
       const T* w = W + j * n;
-      double s = 0.0;
-#pragma omp simd reduction(+ : s)
-      for (int64_t k = 0; k < n; ++k) s += (double)d[k] * (double)w[k];
+      const double s = sum_in_double(0, n, [&](int64_t k) { return (double)d[k] * (double)w[k]; });
       dr[j] = (T)(s + (double)lambda[j] * S[(size_t)j]);
     }
     if (dW) {

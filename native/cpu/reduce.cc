@@ -18,10 +18,7 @@ gmpnn_status reduce_impl(T* out, const T* in, int op, int64_t outer, int64_t R, 
     for (int64_t o = 0; o < outer; ++o) {
       const T* row = in + o * R;
       if (op == GMPNN_REDUCE_SUM) {
-        double s = 0;
-#pragma omp simd reduction(+ : s)
-        for (int64_t r = 0; r < R; ++r) s += (double)row[r];
-        out[o] = (T)s;
+        out[o] = (T)gmpnn_cpu::sum_in_double(0, R, [&](int64_t r) { return (double)row[r]; });
       } else {
         T best = row[0];
         int64_t arg = 0;
