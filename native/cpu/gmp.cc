@@ -912,19 +912,28 @@ gmpnn_status dense_backward_radius(T* dX, T* dW, T* dtheta, T* dlambda, T* dr, T
                                    const double* cache, const T* lambda, const T* r, int64_t rows,
                                    int64_t n, int64_t cols, int act) {
   const char* op = "gmp_dense_backward";
-  std::vector<double> S, gu;
+  // S and g·u per unit: on the stack for up to kSmallCols units (no allocation per step in the
+  // MLPs), else on the heap.
+  constexpr int64_t kSmallCols = 512;
+  double small[2 * kSmallCols];
+  std::vector<double> heap;
   std::vector<T> rW, Dscratch;
+  double *S = nullptr, *gu = nullptr;
   try {
-    if (dr) S.assign((size_t)cols, 0.0);
-    if (dr && dtheta) gu.assign((size_t)cols, 0.0);
+    if (dr) {
+      if (cols > kSmallCols) heap.resize((size_t)(2 * cols));
+      S = cols > kSmallCols ? heap.data() : small;
+      gu = S + cols;
+      std::fill(S, S + cols, 0.0);
+    }
     if (dX && n > 0) rW.resize((size_t)(cols * n));
     if (dr && !dW) Dscratch.resize((size_t)(cols * n));
   } catch (const std::bad_alloc&) {
     return gmpnn_set_error(GMPNN_E_OOM, "%s: scratch allocation failed (%lld x %lld)", op,
                            (long long)cols, (long long)n);
   }
-  gmpnn_status st = epilogue_backward_any<T>(act, false, dZ, dlambda, dr ? S.data() : nullptr,
-                                             nullptr, dY, Z, r, rows, cols);
+  gmpnn_status st = epilogue_backward_any<T>(act, false, dZ, dlambda, S, nullptr, dY, Z, r, rows,
+                                             cols);
   if (st != GMPNN_OK) return st;
   const gmpnn_dtype dt = sizeof(T) == 4 ? GMPNN_F32 : GMPNN_F64;
   if (dX && n > 0) {
@@ -945,7 +954,7 @@ gmpnn_status dense_backward_radius(T* dX, T* dW, T* dtheta, T* dlambda, T* dr, T
   }
   if (dtheta) {
     st = direction_backward_entry(dt, dtheta, D, theta, cache, cols, n, r,
-                                  dr ? gu.data() : nullptr);
+                                  dr ? gu : nullptr);
     if (st != GMPNN_OK) return st;
     if (dr)
       for (int64_t j = 0; j < cols; ++j)
