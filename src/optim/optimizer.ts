@@ -2,7 +2,7 @@
  * native update per parameter tensor (tinygrad's `_step`). */
 import { GmpnnError } from '../errors';
 import { Tensor, keep } from '../tensor';
-import { zerosLike } from '../ops/creation';
+import { toDevice, zerosLike } from '../ops/creation';
 import { noGrad } from '../autograd';
 
 export abstract class Optimizer {
@@ -67,7 +67,15 @@ export abstract class Optimizer {
       let s = this.state.get(p);
       if (!s) this.state.set(p, (s = {}));
       s[name]?.dispose();
-      s[name] = keep(t);
+      // Checkpoints load onto the CPU: a slot follows its parameter's device (a resumed CUDA run
+      // otherwise failed its first step with E_DEVICE, found by scripts/gpu_node_check.js).
+      if (t.device !== p.device) {
+        const moved = keep(toDevice(t, p.device));
+        t.dispose();
+        s[name] = moved;
+      } else {
+        s[name] = keep(t);
+      }
     }
   }
 
