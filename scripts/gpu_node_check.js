@@ -201,6 +201,47 @@ if (DEV === 'cuda' && !cudaInfo.available) {
     } catch (e) { record(`VGG-6 ${variant}`, false, `threw ${e.code || ''} ${e.message}`); }
   }
 
+  // --- more models and optimizers: ResNet-18 (ImageNet stem: 7×7/2 conv, max pool, stride-2
+  // blocks, BatchNorm, residual adds) and every MLP variant, cuda against cpu, then eval mode
+  for (const variant of ['wn_mbn', 'gmp_imn', 'bn']) {
+    try {
+      const build = (device) => g.models.resnet({ depth: 18, variant, classes: 5, width: 0.125, stem: 'imagenet', device });
+      const data = (device) => { g.manualSeed(12); return { x: g.keep(g.randn([4, 48, 48, 3], { device })), y: g.keep(g.tensor([0, 1, 2, 4], [4], { device })), loss: g.crossEntropy }; };
+      const opt = (ps) => new g.optim.SGD(ps, { lr: 0.01, momentum: 0.9, nesterov: true });
+      const a = trainLosses('cpu', build, data, 4, opt), b = trainLosses(DEV, build, data, 4, opt);
+      const c = compare(b, a, 2e-3, 0);
+      record(`ResNet-18 ${variant} (width 0.125, 48×48) 4 SGD-Nesterov steps, losses float32`, c.ok, `${c.msg}; losses ${b.map((v) => v.toFixed(4)).join(' ')}`);
+    } catch (e) { record(`ResNet-18 ${variant}`, false, `threw ${e.code || ''} ${e.message}`); }
+  }
+  for (const [variant, imn] of [['wn', false], ['bn', false], ['wn_mbn', false], ['gmp', true]]) {
+    try {
+      const outs = {};
+      for (const device of ['cpu', DEV]) {
+        g.manualSeed(21);
+        const model = g.models.mlp({ inFeatures: 7, hidden: [32, 16], out: 3, parameterization: variant, imn, device, dtype: 'float64' });
+        const opt = new g.optim.AdamW(model.parameters(), { lr: 0.01 });
+        g.manualSeed(22);
+        const x = g.keep(g.randn([64, 7], { device, dtype: 'float64' })), y = g.keep(g.randn([64, 3], { device, dtype: 'float64' }));
+        const losses = [];
+        for (let i = 0; i < 20; i++) losses.push(g.tidy(() => { opt.zeroGrad(); const l = g.mse(model.forward(x), y); l.backward(); opt.step(); return l.item(); }));
+        model.eval();
+        const evalOut = g.tidy(() => Array.from(model.forward(x).dataSync()));
+        outs[device] = { losses, evalOut };
+        model.dispose(); opt.dispose(); g.dispose([x, y]);
+      }
+      const c1 = compare(outs[DEV].losses, outs.cpu.losses, 1e-9, 0), c2 = compare(outs[DEV].evalOut, outs.cpu.evalOut, 1e-9, 1e-12);
+      record(`MLP ${variant}${imn ? '+IMN' : ''} (2 hidden layers) 20 AdamW steps then eval mode, float64`, c1.ok && c2.ok, `losses ${c1.msg}; eval outputs ${c2.msg}`);
+    } catch (e) { record(`MLP ${variant}`, false, `threw ${e.code || ''} ${e.message}`); }
+  }
+  parity('toDevice gradient, geometry (toHyperspherical / toCartesian)', 'float64', (device) => {
+    const w = leaf([6, 5], 'float64', 'cpu');
+    const wd = g.toDevice(w, device);
+    const { theta, radius } = g.geometry.toHyperspherical(wd);
+    const back = g.geometry.toCartesian(theta, radius);
+    g.sum(back.mul(wd)).backward();
+    return { theta, radius, back, dw: w.grad };
+  });
+
   // --- the trainer on the device: checkpoints written from device memory, a resume after a
   // "kill" mid-epoch and one at an epoch end gives the same losses to the bit (the CUDA kernels
   // must be deterministic for that), and the run agrees with the same run on the CPU.
