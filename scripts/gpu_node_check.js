@@ -122,27 +122,20 @@ if (DEV === 'cuda' && !cudaInfo.available) {
       return grads({ l }, { p });
     });
     // --- layers: every parameterization, forward and all gradients
+    // A layer's output, dL/dx and every parameter's gradient for L = Σ y².
+    const layerGrads = (layer, xShape, device) => {
+      const x = leaf(xShape, dtype, device);
+      const y = layer.forward(x);
+      g.sum(y.mul(y)).backward();
+      const out = { y, dx: x.grad, modules: [layer] };
+      for (const [n, p] of layer.namedParameters()) out['d' + n] = p.grad;
+      return out;
+    };
     for (const parameterization of ['sp', 'wn', 'gmp']) {
-      parity(`nn.Linear ${parameterization}`, dtype, (device) => {
-        const lin = new g.nn.Linear(19, 23, { parameterization, activation: 'relu', dtype, device });
-        const x = leaf([31, 19], dtype, device);
-        const y = lin.forward(x);
-        g.sum(y.mul(y)).backward();
-        const out = { y, dx: x.grad };
-        for (const [n, p] of lin.namedParameters()) out['d' + n] = p.grad;
-        out.modules = [lin];
-        return out;
-      }, 4);
-      parity(`nn.Conv2d ${parameterization} 3x3 same`, dtype, (device) => {
-        const conv = new g.nn.Conv2d(5, 12, 3, { parameterization, activation: 'relu', padding: 'same', dtype, device });
-        const x = leaf([3, 9, 11, 5], dtype, device);
-        const y = conv.forward(x);
-        g.sum(y.mul(y)).backward();
-        const out = { y, dx: x.grad };
-        for (const [n, p] of conv.namedParameters()) out['d' + n] = p.grad;
-        out.modules = [conv];
-        return out;
-      }, 8);
+      parity(`nn.Linear ${parameterization}`, dtype, (device) =>
+        layerGrads(new g.nn.Linear(19, 23, { parameterization, activation: 'relu', dtype, device }), [31, 19], device), 4);
+      parity(`nn.Conv2d ${parameterization} 3x3 same`, dtype, (device) =>
+        layerGrads(new g.nn.Conv2d(5, 12, 3, { parameterization, activation: 'relu', padding: 'same', dtype, device }), [3, 9, 11, 5], device), 8);
     }
     parity('conv2d stride 2 valid + pools', dtype, (device) => {
       const x = leaf([2, 13, 12, 4], dtype, device), w = leaf([6, 3, 3, 4], dtype, device);
