@@ -129,7 +129,12 @@ template <typename T>
 void sincos_lanes(const T* x, T* s, T* c, int64_t n);
 template <>
 inline void sincos_lanes<double>(const double* x, double* s, double* c, int64_t n) {
-  gmpnn_cpu::sincos_array(x, s, c, n);
+  for (int64_t i = 0; i < n; i += 4) {
+    __m256d vs, vc;
+    gmpnn_cpu::sincos4(_mm256_loadu_pd(x + i), &vs, &vc);
+    _mm256_storeu_pd(s + i, vs);
+    _mm256_storeu_pd(c + i, vc);
+  }
 }
 template <>
 __attribute__((noinline)) void sincos_lanes<float>(const float* x, float* s, float* c, int64_t n) {
@@ -726,28 +731,32 @@ gmpnn_status check_epilogue(const char* op, int64_t rows, int64_t cols, int act)
 }  // namespace
 
 namespace gmpnn_cpu {
-void sincos_f64(const double* x, double* s, double* c, int64_t n) {
-  sincos_array(x, s, c, n);
-}
-void sincos_f32(const float* x, float* s, float* c, int64_t n) {
+namespace {
+// The kernels' sin/cos pass over any n (the tail padded, so every element goes through it);
+// std::sin / std::cos rounded to T without AVX2.
+template <typename T>
+void sincos_entry(const T* x, T* s, T* c, int64_t n) {
 #if GMPNN_SIMD_SINCOS
-  // The kernels' pass over whole vectors; the tail padded, so every element goes through it.
-  const int64_t n8 = n & ~int64_t(7);
-  sincos_lanes<float>(x, s, c, n8);
-  if (n8 < n) {
-    alignas(32) float xs[8] = {}, ss[8], cs[8];
-    std::copy(x + n8, x + n, xs);
-    sincos_lanes<float>(xs, ss, cs, 8);
-    std::copy(ss, ss + (n - n8), s + n8);
-    std::copy(cs, cs + (n - n8), c + n8);
+  constexpr int64_t L = Lanes<T>::L;
+  const int64_t nL = n & ~(L - 1);
+  sincos_lanes<T>(x, s, c, nL);
+  if (nL < n) {
+    alignas(32) T xs[L] = {}, ss[L], cs[L];
+    std::copy(x + nL, x + n, xs);
+    sincos_lanes<T>(xs, ss, cs, L);
+    std::copy(ss, ss + (n - nL), s + nL);
+    std::copy(cs, cs + (n - nL), c + nL);
   }
 #else
   for (int64_t i = 0; i < n; ++i) {
-    s[i] = (float)std::sin((double)x[i]);
-    c[i] = (float)std::cos((double)x[i]);
+    s[i] = (T)std::sin((double)x[i]);
+    c[i] = (T)std::cos((double)x[i]);
   }
 #endif
 }
+}  // namespace
+void sincos_f64(const double* x, double* s, double* c, int64_t n) { sincos_entry(x, s, c, n); }
+void sincos_f32(const float* x, float* s, float* c, int64_t n) { sincos_entry(x, s, c, n); }
 }  // namespace gmpnn_cpu
 
 #define GMP_REQUIRE(ptr, op)                                                            \

@@ -14,14 +14,14 @@
 // [−1e4, 1e4] and smaller ranges, multiples of π/2 and their neighbours, tiny and subnormal
 // angles): max 1.0 ulp of the result, max absolute error 1.1e-16.
 //
-// sincos_array(x, s, c, n) applies sincos4 to an array (tail lanes padded, so every element goes
-// through the same code path); x may alias s or c. Without AVX2/FMA (other architectures, or a
-// translation unit compiled without -march=x86-64-v3, such as the tests) only the out-of-line
-// gmpnn_cpu::sincos_f64 / sincos_f32 (compiled in gmp.cc with AVX2/FMA on x86) are available,
-// plus a scalar sincos_array fallback.
+// Without AVX2/FMA (other architectures, or a translation unit compiled without
+// -march=x86-64-v3, such as the tests) only the out-of-line gmpnn_cpu::sincos_f64 / sincos_f32
+// are available: gmp.cc compiles them with AVX2/FMA on x86 (the kernels' vector pass over an
+// array, the tail padded), with std::sin / std::cos elsewhere.
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define GMPNN_SIMD_SINCOS 1
@@ -40,22 +40,42 @@ constexpr double kSinCosMaxArg = 1.0e5;
 
 #if GMPNN_SIMD_SINCOS
 
+// x = q·π/2 + r, q = round(x·2/π), by Cody–Waite with the 3-part split of π/2 (the first step is
+// exact); q = 0 gives r = x exactly (also keeps the sign of −0). sincos4's reduction, and the
+// float kernel's for vectors with a lane beyond kSinCosF32Reduce.
+inline __m256d reduce_half_pi(__m256d x, __m256d* q) {
+  *q = _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(0.6366197723675814)),
+                       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256d r = _mm256_fnmadd_pd(*q, _mm256_set1_pd(0x1.921fb54442d18p+0), x);  // exact
+  r = _mm256_fnmadd_pd(*q, _mm256_set1_pd(0x1.1a62633145c07p-54), r);
+  r = _mm256_fnmadd_pd(*q, _mm256_set1_pd(-0x1.f1976b7ed8fbcp-110), r);
+  return _mm256_blendv_pd(r, x, _mm256_cmp_pd(*q, _mm256_setzero_pd(), _CMP_EQ_OQ));
+}
+
+// The lanes flagged in mask (beyond kSinCosMaxArg, ±inf, NaN) of a vector of T (double or
+// float) take std::sin / std::cos, computed in double and rounded to T.
+template <typename T, typename V>
+inline void sincos_far_lanes(V x, V* s, V* c, int mask) {
+  constexpr int L = (int)(sizeof(V) / sizeof(T));
+  alignas(32) T xs[L], ss[L], cs[L];
+  std::memcpy(xs, &x, sizeof(V));
+  std::memcpy(ss, s, sizeof(V));
+  std::memcpy(cs, c, sizeof(V));
+  for (int l = 0; l < L; ++l)
+    if (mask & (1 << l)) {
+      ss[l] = (T)std::sin((double)xs[l]);
+      cs[l] = (T)std::cos((double)xs[l]);
+    }
+  std::memcpy(s, ss, sizeof(V));
+  std::memcpy(c, cs, sizeof(V));
+}
+
 inline void sincos4(__m256d x, __m256d* so, __m256d* co) {
-  const __m256d two_over_pi = _mm256_set1_pd(0.6366197723675814);
-  const __m256d p1 = _mm256_set1_pd(0x1.921fb54442d18p+0);
-  const __m256d p2 = _mm256_set1_pd(0x1.1a62633145c07p-54);
-  const __m256d p3 = _mm256_set1_pd(-0x1.f1976b7ed8fbcp-110);
   const __m256d magic = _mm256_set1_pd(6755399441055744.0);  // 1.5·2^52: low mantissa bits = q
   const __m256d sign = _mm256_set1_pd(-0.0);
 
-  const __m256d q =
-      _mm256_round_pd(_mm256_mul_pd(x, two_over_pi), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256d r = _mm256_fnmadd_pd(q, p1, x);  // exact
-  r = _mm256_fnmadd_pd(q, p2, r);
-  r = _mm256_fnmadd_pd(q, p3, r);
-  // q = 0: r = x exactly (also keeps the sign of −0).
-  const __m256d qzero = _mm256_cmp_pd(q, _mm256_setzero_pd(), _CMP_EQ_OQ);
-  r = _mm256_blendv_pd(r, x, qzero);
+  __m256d q;
+  const __m256d r = reduce_half_pi(x, &q);
 
   const __m256d z = _mm256_mul_pd(r, r);
   const __m256d z2 = _mm256_mul_pd(z, z);
@@ -99,19 +119,7 @@ inline void sincos4(__m256d x, __m256d* so, __m256d* co) {
   const __m256d ax = _mm256_andnot_pd(sign, x);
   const __m256d big = _mm256_cmp_pd(ax, _mm256_set1_pd(kSinCosMaxArg), _CMP_NLE_UQ);
   const int bm = _mm256_movemask_pd(big);
-  if (__builtin_expect(bm != 0, 0)) {
-    alignas(32) double xs[4], ss[4], cs[4];
-    _mm256_store_pd(xs, x);
-    _mm256_store_pd(ss, s);
-    _mm256_store_pd(cs, c);
-    for (int l = 0; l < 4; ++l)
-      if (bm & (1 << l)) {
-        ss[l] = std::sin(xs[l]);
-        cs[l] = std::cos(xs[l]);
-      }
-    s = _mm256_load_pd(ss);
-    c = _mm256_load_pd(cs);
-  }
+  if (__builtin_expect(bm != 0, 0)) sincos_far_lanes<double>(x, &s, &c, bm);
   *so = s;
   *co = c;
 }
@@ -159,21 +167,9 @@ inline void sincos8f_kernel(__m256 r, __m256i qi, __m256* so, __m256* co) {
 // kSinCosMaxArg, ±inf and NaN then std::sin / std::cos rounded to float. Out of line, so that
 // the common path stays small enough to inline.
 __attribute__((noinline)) inline void sincos8f_far(__m256 x, __m256* so, __m256* co) {
-  const __m256d two_over_pi = _mm256_set1_pd(0.6366197723675814);
-  const __m256d p1 = _mm256_set1_pd(0x1.921fb54442d18p+0);
-  const __m256d p2 = _mm256_set1_pd(0x1.1a62633145c07p-54);
-  const __m256d p3 = _mm256_set1_pd(-0x1.f1976b7ed8fbcp-110);
   __m256d q[2], rd[2];
-  const __m256d xd[2] = {_mm256_cvtps_pd(_mm256_castps256_ps128(x)),
-                         _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1))};
-  for (int h = 0; h < 2; ++h) {
-    q[h] = _mm256_round_pd(_mm256_mul_pd(xd[h], two_over_pi),
-                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256d t = _mm256_fnmadd_pd(q[h], p1, xd[h]);
-    t = _mm256_fnmadd_pd(q[h], p2, t);
-    t = _mm256_fnmadd_pd(q[h], p3, t);
-    rd[h] = _mm256_blendv_pd(t, xd[h], _mm256_cmp_pd(q[h], _mm256_setzero_pd(), _CMP_EQ_OQ));
-  }
+  rd[0] = reduce_half_pi(_mm256_cvtps_pd(_mm256_castps256_ps128(x)), &q[0]);
+  rd[1] = reduce_half_pi(_mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)), &q[1]);
   const __m256 r = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(rd[0])),
                                         _mm256_cvtpd_ps(rd[1]), 1);
   const __m256i qi = _mm256_insertf128_si256(_mm256_castsi128_si256(_mm256_cvtpd_epi32(q[0])),
@@ -183,19 +179,7 @@ __attribute__((noinline)) inline void sincos8f_far(__m256 x, __m256* so, __m256*
   const __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
   const int bm =
       _mm256_movemask_ps(_mm256_cmp_ps(ax, _mm256_set1_ps((float)kSinCosMaxArg), _CMP_NLE_UQ));
-  if (bm != 0) {
-    alignas(32) float xs[8], ss[8], cs[8];
-    _mm256_store_ps(xs, x);
-    _mm256_store_ps(ss, *so);
-    _mm256_store_ps(cs, *co);
-    for (int l = 0; l < 8; ++l)
-      if (bm & (1 << l)) {
-        ss[l] = (float)std::sin((double)xs[l]);
-        cs[l] = (float)std::cos((double)xs[l]);
-      }
-    *so = _mm256_load_ps(ss);
-    *co = _mm256_load_ps(cs);
-  }
+  if (bm != 0) sincos_far_lanes<float>(x, so, co, bm);
 }
 
 inline void sincos8f_ps(__m256 x, __m256* so, __m256* co) {
@@ -215,40 +199,6 @@ inline void sincos8f_ps(__m256 x, __m256* so, __m256* co) {
   // q = 0: r = x exactly (keeps the sign of −0).
   r = _mm256_blendv_ps(r, x, _mm256_cmp_ps(q, _mm256_setzero_ps(), _CMP_EQ_OQ));
   sincos8f_kernel(r, _mm256_castps_si256(qm), so, co);
-}
-
-// sin and cos of n doubles with sincos4: s[i], c[i] for x[i] (x may alias s or c); the tail is
-// padded, so every element goes through the same code path.
-inline void sincos_array(const double* x, double* s, double* c, int64_t n) {
-  int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    __m256d vs, vc;
-    sincos4(_mm256_loadu_pd(x + i), &vs, &vc);
-    _mm256_storeu_pd(s + i, vs);
-    _mm256_storeu_pd(c + i, vc);
-  }
-  if (i < n) {
-    alignas(32) double xs[4] = {}, ss[4], cs[4];
-    for (int64_t k = i; k < n; ++k) xs[k - i] = x[k];
-    __m256d vs, vc;
-    sincos4(_mm256_load_pd(xs), &vs, &vc);
-    _mm256_store_pd(ss, vs);
-    _mm256_store_pd(cs, vc);
-    for (int64_t k = i; k < n; ++k) {
-      s[k] = ss[k - i];
-      c[k] = cs[k - i];
-    }
-  }
-}
-
-#else  // no AVX2/FMA
-
-inline void sincos_array(const double* x, double* s, double* c, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const double t = x[i];
-    s[i] = std::sin(t);
-    c[i] = std::cos(t);
-  }
 }
 
 #endif
