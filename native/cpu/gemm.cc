@@ -67,6 +67,10 @@ constexpr int kMrF32 = 12, kNrF32 = 32, kMrF64 = 12, kNrF64 = 16;
 
 namespace {
 using gmpnn_cpu::FtzScope;
+#if defined(__AVX2__)
+using gmpnn_cpu::transpose4;
+using gmpnn_cpu::transpose8;
+#endif
 
 // ---------------------------------------------------------------- microkernels
 // Contract: B is a kc x NR micro-panel (NR values per k), 64-byte aligned and zero-padded. A is
@@ -1018,6 +1022,55 @@ void for_each_index(bool par, int64_t count, F&& fn) {
   }
 }
 
+// op(B) [K, N] packed for the rows form: strip by strip, [N / JB][K][JB] (JB = 2·VL), zero past
+// N. For op(B) = Wᵀ (the dense forward's x·Wᵀ, W [N, K]) VL×VL blocks of W are transposed in
+// registers: the element-wise gather it replaces took 1.3 µs for a 100×13 float W, as long as the
+// multiply it feeds at batch 32.
+template <typename T>
+void pack_rows_b(T* bp, const Operand<T>& b, int64_t N, int64_t K) {
+  typedef typename Small<T>::V V;
+  constexpr int64_t VL = Small<T>::VL, JB = 2 * VL;
+  const int64_t strips = (N + JB - 1) / JB, ldp = K * JB;
+  if (!b.trans) {  // op(B) = B: each strip row is a (masked) copy of a row segment of B
+    for (int64_t st = 0; st < strips; ++st) {
+      const int64_t n = std::min(JB, N - st * JB);
+      for (int64_t k = 0; k < K; ++k) {
+        const T* src = b.p + k * b.ld + st * JB;
+        T* d = bp + st * ldp + k * JB;
+        Small<T>::store(d, load_lane_vec(src, n, 0));
+        Small<T>::store(d + VL, load_lane_vec(src, n, 1));
+      }
+    }
+    return;
+  }
+#if defined(__AVX2__)
+  // VL rows of W at a time (half a strip), VL columns per block; rows past N are zero.
+  for (int64_t j0 = 0; j0 < strips * JB; j0 += VL) {
+    T* d = bp + j0 / JB * ldp + j0 % JB;
+    const int64_t nr = std::max<int64_t>(0, std::min(VL, N - j0));
+    for (int64_t k0 = 0; k0 < K; k0 += VL) {
+      const int64_t nk = std::min(VL, K - k0);
+      V v[VL];
+      for (int64_t r = 0; r < VL; ++r) v[r] = r < nr ? load_lane_vec(b.p + (j0 + r) * b.ld + k0, nk, 0) : V{};
+      if constexpr (sizeof(T) == 4) {
+        transpose8(reinterpret_cast<__m256*>(v));
+      } else {
+        __m256d* w = reinterpret_cast<__m256d*>(v);
+        transpose4(w[0], w[1], w[2], w[3]);
+      }
+      for (int64_t i = 0; i < nk; ++i) Small<T>::store(d + (k0 + i) * JB, v[i]);
+    }
+  }
+#else
+  for (int64_t st = 0; st < strips; ++st)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t jj = 0; jj < JB; ++jj) {
+        const int64_t j = st * JB + jj;
+        bp[st * ldp + k * JB + jj] = j < N ? b.p[j * b.ld + k] : T(0);
+      }
+#endif
+}
+
 // The rows form over all of C (K small): op(B) packed strip by strip, [N / JB][K][JB] with
 // JB = 2·VL and a zero tail (small, read from L1/L2), so a strip's rows are a compile-time
 // stride apart; then groups of six rows; the epilogue, if any, at the stores.
@@ -1028,14 +1081,7 @@ gmpnn_status rows_packed_driver(const Problem<T>& pb, bool par, const DenseEpilo
   const int64_t strips = (N + JB - 1) / JB, ldp = K * JB;  // ldp: one strip's block
   T* bp = small_scratch<T>(t_pack_b, strips * ldp);
   if (!bp) return gmpnn_set_error(GMPNN_E_OOM, "gemm: cannot allocate packing buffer");
-  for (int64_t st = 0; st < strips; ++st)
-    for (int64_t k = 0; k < K; ++k) {
-      T* d = bp + st * ldp + k * JB;
-      for (int64_t jj = 0; jj < JB; ++jj) {
-        const int64_t j = st * JB + jj;
-        d[jj] = j < N ? (pb.b.trans ? pb.b.p[j * pb.b.ld + k] : pb.b.p[k * pb.b.ld + j]) : T(0);
-      }
-    }
+  pack_rows_b(bp, pb.b, N, K);
   const int64_t groups = M / 6;
   for_each_index(par, groups, [&](int64_t g) { small_rows_packed_any<T, 6>(pb, g * 6, bp, ldp, epi); });
   FtzScope ftz;

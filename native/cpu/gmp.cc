@@ -34,6 +34,10 @@ using gmpnn_cpu::kParallelGrain;
 
 using gmpnn_cpu::parallel_region;
 using gmpnn_cpu::sum_in_double;
+#if defined(__AVX2__)
+using gmpnn_cpu::transpose4;
+using gmpnn_cpu::transpose8;
+#endif
 
 // Converts a double result to the storage type; float subnormals become signed zero.
 template <typename T>
@@ -61,33 +65,6 @@ inline double store<double>(double v) {
 #if GMPNN_SIMD_SINCOS
 
 constexpr int64_t kBwdStack = 128;   // fan-ins up to this use a stack buffer in the backward pass
-
-inline void transpose4(__m256d& r0, __m256d& r1, __m256d& r2, __m256d& r3) {
-  const __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
-  const __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
-  r0 = _mm256_permute2f128_pd(t0, t2, 0x20);
-  r1 = _mm256_permute2f128_pd(t1, t3, 0x20);
-  r2 = _mm256_permute2f128_pd(t0, t2, 0x31);
-  r3 = _mm256_permute2f128_pd(t1, t3, 0x31);
-}
-
-inline void transpose8(__m256* r) {
-  __m256 t[8], s[8];
-  for (int i = 0; i < 4; ++i) {
-    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 2; ++i) {
-    s[4 * i + 0] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-    s[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-    s[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-    s[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-  }
-  for (int i = 0; i < 4; ++i) {
-    r[i] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x20);
-    r[i + 4] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x31);
-  }
-}
 
 // One lane group per storage type: L units, the storage-type vector V (L values) that angles,
 // sin/cos and results travel in, and its widening to NH double vectors for the scans.
