@@ -161,6 +161,39 @@ void bench_dense(int64_t rows, int64_t n, int64_t cols) {
   row("gemm + epilogue_forward", shape, dts, tg[2], bytes);
 }
 
+// The dense layer's backward without dX (a first layer) two ways: gmp_dense_backward (SP; for
+// fan-in <= 16 one read of dY and Z forms G', dλ and dW) and the separate epilogue pass followed by
+// the GEMM dW = G'ᵀ·X. Bytes: read dY, Z and X, write dW (what the fused version must move; the
+// separate one also writes and re-reads G').
+template <typename T>
+void bench_dense_backward(int64_t rows, int64_t n, int64_t cols) {
+  const gmpnn_dtype dt = sizeof(T) == 4 ? GMPNN_F32 : GMPNN_F64;
+  const char* dts = sizeof(T) == 4 ? "f32" : "f64";
+  const size_t N = (size_t)(rows * cols);
+  std::vector<T> X = rand_vec<T>((size_t)(rows * n), -1, 1, 10), Z = rand_vec<T>(N, -1, 1, 11),
+                 dY = rand_vec<T>(N, -1, 1, 12), dZ(N), dW((size_t)(cols * n)), dl((size_t)cols);
+  const std::string shape = std::to_string(rows) + "x" + std::to_string(n) + "x" + std::to_string(cols);
+  const double bytes = sizeof(T) * (double)(rows * n + cols * n + 2 * rows * cols);
+  std::vector<double> tf, tg;
+  for (int rep = 0; rep < 5; ++rep) {
+    tf.push_back(time_us([&] {
+      check(gmpnn_cpu_gmp_dense_backward(dt, nullptr, dW.data(), nullptr, dl.data(), nullptr,
+                                         dZ.data(), dY.data(), Z.data(), X.data(), X.data(),
+                                         nullptr, nullptr, nullptr, nullptr, rows, n, cols,
+                                         GMPNN_ACT_RELU));
+    }));
+    tg.push_back(time_us([&] {
+      check(gmpnn_cpu_gmp_epilogue_backward(dt, dZ.data(), dl.data(), nullptr, dY.data(), Z.data(),
+                                            nullptr, rows, cols, GMPNN_ACT_RELU));
+      check(gmpnn_cpu_gemm(dt, dW.data(), dZ.data(), X.data(), 1, 0, cols, n, rows, cols, n, n, 1.0, 0.0));
+    }));
+  }
+  std::sort(tf.begin(), tf.end());
+  std::sort(tg.begin(), tg.end());
+  row("dense_backward, no dX", shape, dts, tf[2], bytes);
+  row("epilogue_backward + gemm", shape, dts, tg[2], bytes);
+}
+
 // One dense layer's training step (forward + backward, no dX: the first layer) as SP runs it
 // (dense_forward with r = NULL, dense_backward with theta = NULL) and as GmP runs it (u(θ) with the
 // sin/cos cache, dense_forward with r, dense_backward with the reverse scan from the cache): what
@@ -227,6 +260,9 @@ int main(int argc, char** argv) {
   bench_epilogue<float>(262144, 128);
   for (int64_t n : {4, 13, 16}) bench_dense<float>(1024, n, 100);
   bench_dense<double>(1024, 13, 100);
+  for (int64_t n : {4, 13, 16}) bench_dense_backward<float>(1024, n, 100);
+  bench_dense_backward<float>(32, 13, 100);
+  bench_dense_backward<double>(1024, 13, 100);
   for (int64_t b : {32, 455, 1024}) {
     bench_layer_step<float>(b, 13, 100);
     bench_layer_step<double>(b, 13, 100);

@@ -237,10 +237,12 @@ constexpr int64_t bwd_scratch_doubles(int64_t a) {
 // bwd_scratch_doubles<T>(n − 1) doubles, 32-byte aligned. cache: the group's sin/cos from the
 // forward (then only P is computed here), or NULL. r (or NULL: 1) scales each unit's dθ (the scan
 // of r·g in one multiply); gu (or NULL) receives g·u(θ), which the recurrence's last R is.
+// g is read from dU's rows, or, when gT is given, from gT as n vectors of L lanes ([k][lane], the
+// layout the fused small backward accumulates it in: no transposes in).
 template <typename T>
 void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0, int64_t cnt,
                               int64_t n, double* scratch, const double* cache, const T* r,
-                              double* gu) {
+                              double* gu, const T* gT = nullptr) {
   typedef Lanes<T> LT;
   typedef typename LT::V V;
   constexpr int L = LT::L, NH = LT::NH;
@@ -250,7 +252,7 @@ void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0
   const T* s = cache ? reinterpret_cast<const T*>(cache) : wsc;
   const T* c = s + L * a;
   const Rows<const T> th = group_rows<const T>(theta, j0, cnt, a);
-  const Rows<const T> g = group_rows<const T>(dU, j0, cnt, n);
+  const Rows<const T> g = group_rows<const T>(gT ? gT : dU, gT ? 0 : j0, cnt, gT ? 0 : n);
   const Rows<T> d = group_rows<T>(dtheta, j0, cnt, a);
   if (!cache) {
     // The angles transposed into [i][lane], then sin/cos in one pass (see the forward group).
@@ -291,11 +293,15 @@ void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0
   };
   // The a mod L highest angles one at a time, then blocks of L with transposed loads of dU and
   // transposed stores of dθ.
-  LT::widen(load_col(g, n - 1), R);
-  for (int64_t i = a - 1; i >= aL; --i) store_col<T>(d, cnt, i, step(i, load_col(g, i)));
+  auto gcol = [&](int64_t i) { return gT ? LT::load(gT + L * i) : load_col(g, i); };
+  LT::widen(gcol(n - 1), R);
+  for (int64_t i = a - 1; i >= aL; --i) store_col<T>(d, cnt, i, step(i, gcol(i)));
   for (int64_t i0 = aL - L; i0 >= 0; i0 -= L) {
     V gv[L], dv[L];
-    load_block<T>(g, i0, gv);
+    if (gT)
+      for (int l = 0; l < L; ++l) gv[l] = LT::load(gT + L * (i0 + l));
+    else
+      load_block<T>(g, i0, gv);
     for (int l = L - 1; l >= 0; --l) dv[l] = step(i0 + l, gv[l]);
     store_block<T>(d, cnt, i0, dv);
   }
@@ -686,6 +692,289 @@ gmpnn_status epilogue_backward_any(int act, bool scale, T* dZ, T* dlambda, doubl
             : (scale ? go(Id{}, N{}, Y{}) : go(Id{}, N{}, N{}));
 }
 
+#if GMPNN_SIMD_SINCOS
+// ------------------------------------------------------------------ fused backward, small fan-in
+// gmp_dense_backward of a layer whose input needs no gradient (an MLP's first layer) and whose
+// fan-in n is small (2 … kFusedBackwardMaxN): one read of dY and Z forms G' = dY ⊙ act'(Z), the
+// column sums S (in the epilogue's order, so dλ and S are bit-identical to the separate pass)
+// and D = G'ᵀ·X as n vectors of L lanes per group of L units (one FMA per feature and row), and
+// writes neither G' nor D to memory the size of the activations. The rows go in tiles of
+// kFusedRowTile, the units in pairs of groups, the features in passes of at most 5–6 (register
+// pressure); the passes after the first read G' back from a tile buffer in L1. GmP's reverse
+// scan (§4) then reads D as it stands ([k][lane]: no transposes in); SP stores it as dW. The
+// separate route wrote the rows×cols G', read it back and packed it for the GEMM.
+// gmp_bench --threads 1, "dense_backward, no dX" against "epilogue_backward + gemm", float:
+// 1024×13×100 49 against 73 µs, 1024×4×100 23 against 38 µs, 32×13×100 1.7 against 2.7 µs.
+constexpr int64_t kFusedBackwardMaxN = 16;
+
+// cnt (1 … L) values from p, zero in the lanes past them (masked: nothing past p[cnt−1] is read).
+inline __m256 load_lanes(const float* p, int64_t cnt) {
+  if (cnt == 8) return _mm256_loadu_ps(p);
+  const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)cnt), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  return _mm256_maskload_ps(p, m);
+}
+inline __m256d load_lanes(const double* p, int64_t cnt) {
+  if (cnt == 4) return _mm256_loadu_pd(p);
+  const __m256i m = _mm256_cmpgt_epi64(_mm256_set1_epi64x(cnt), _mm256_setr_epi64x(0, 1, 2, 3));
+  return _mm256_maskload_pd(p, m);
+}
+inline __m256 relu_mask(__m256 dy, __m256 z) {
+  return _mm256_and_ps(dy, _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_GT_OQ));
+}
+inline __m256d relu_mask(__m256d dy, __m256d z) {
+  return _mm256_and_pd(dy, _mm256_cmp_pd(z, _mm256_setzero_pd(), _CMP_GT_OQ));
+}
+inline __m256 fmadd_lanes(float x, __m256 m, __m256 acc) {
+  return _mm256_fmadd_ps(_mm256_set1_ps(x), m, acc);
+}
+inline __m256d fmadd_lanes(double x, __m256d m, __m256d acc) {
+  return _mm256_fmadd_pd(_mm256_set1_pd(x), m, acc);
+}
+
+// One pass of a pair of groups (2·L units: a float32 pair's dY and Z values are one 64-byte
+// line per row) over rows [i0, i1) of a tile: a0/a1[k − K0] += Σ_rows x_k·m for K0 ≤ k < K1, where
+// m = dY ⊙ act'(Z) on each group's lanes. The FIRST pass forms m (into mb, [row][2·L], for the
+// later passes to read) and, per run of kSumRows rows from i0, Σ m in the storage type, added to
+// blk0/blk1 in double as the epilogue's column sums are. Ten accumulator chains (2 × 5) cover the
+// FMA latency; with m, the S runs, a broadcast and zero they fill the 16 vector registers (a
+// later pass, without the S runs, takes 2 × 6). With a group's 13 accumulators GCC spilled them.
+// FULL: both groups whole (plain loads); otherwise masked loads, and cnt1 ≤ 0 (a lone last group)
+// reads nothing for the second. Out of line: inlined into the tile loop they spilled again; and
+// without the unroll pragmas GCC kept a0/a1 in memory, copied in by 16-byte halves (a
+// store-forwarding stall per accumulator and call).
+template <typename T, int ACT, int N, int K0, int K1, bool FULL, bool FIRST>
+__attribute__((noinline)) void fused_rows(const T* dY, const T* Z, const T* X, int64_t cols,
+                                          int64_t j0, int64_t cnt0, int64_t cnt1, int64_t i0,
+                                          int64_t i1, T* a0p, T* a1p, __m256d* blk0,
+                                          __m256d* blk1, T* mb) {
+  typedef Lanes<T> LT;
+  typedef typename LT::V V;
+  constexpr int KN = K1 - K0, L = LT::L, NH = LT::NH;
+  V a0[KN], a1[KN];
+#pragma GCC unroll 16
+  for (int k = 0; k < KN; ++k) {
+    a0[k] = LT::load(a0p + L * k);
+    a1[k] = LT::load(a1p + L * k);
+  }
+  auto mask = [&](const T* p, const T* q, int64_t cnt) {
+    if (!FULL && cnt <= 0) return V{};
+    V m = FULL ? LT::load(p) : load_lanes(p, cnt);
+    if (ACT == GMPNN_ACT_RELU) m = relu_mask(m, FULL ? LT::load(q) : load_lanes(q, cnt));
+    return m;
+  };
+  for (int64_t g0 = i0; g0 < i1; g0 += kSumRows) {
+    const int64_t g1 = std::min(i1, g0 + kSumRows);
+    V s0 = V{}, s1 = V{};
+    for (int64_t i = g0; i < g1; ++i) {
+      T* mi = mb + (i - i0) * 2 * L;
+      V m0, m1;
+      if (FIRST) {
+        const int64_t o = i * cols + j0;
+        m0 = mask(dY + o, Z + o, cnt0);
+        m1 = mask(dY + o + L, Z + o + L, cnt1);
+        LT::store(mi, m0);
+        LT::store(mi + L, m1);
+        s0 = s0 + m0;
+        s1 = s1 + m1;
+      } else {
+        m0 = LT::load(mi);
+        m1 = LT::load(mi + L);
+      }
+      const T* x = X + i * N + K0;
+    #pragma GCC unroll 16
+  for (int k = 0; k < KN; ++k) {
+        a0[k] = fmadd_lanes(x[k], m0, a0[k]);
+        a1[k] = fmadd_lanes(x[k], m1, a1[k]);
+      }
+    }
+    if (FIRST) {
+      __m256d w[NH];
+      LT::widen(s0, w);
+      for (int h = 0; h < NH; ++h) blk0[h] = _mm256_add_pd(blk0[h], w[h]);
+      LT::widen(s1, w);
+      for (int h = 0; h < NH; ++h) blk1[h] = _mm256_add_pd(blk1[h], w[h]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int k = 0; k < KN; ++k) {
+    LT::store(a0p + L * k, a0[k]);
+    LT::store(a1p + L * k, a1[k]);
+  }
+}
+
+// The end of the feature block that starts at K0: 5 features for the first pass (it carries S),
+// then the rest in as few passes of at most 6 as possible, evenly split.
+constexpr int fused_block_end(int N, int K0) {
+  if (K0 == 0) return N < 5 ? N : 5;
+  const int rest = N - K0, passes = (rest + 5) / 6;
+  return K0 + (rest + passes - 1) / passes;
+}
+
+// The passes of one pair over rows [c0, c1) of a tile.
+template <typename T, int ACT, int N, int K0, bool FULL>
+inline void fused_passes(const T* dY, const T* Z, const T* X, int64_t cols, int64_t j0,
+                         int64_t cnt0, int64_t cnt1, int64_t c0, int64_t c1, T* a0, T* a1,
+                         __m256d* blk0, __m256d* blk1, T* mb) {
+  constexpr int L = Lanes<T>::L, K1 = fused_block_end(N, K0);
+  fused_rows<T, ACT, N, K0, K1, FULL, K0 == 0>(dY, Z, X, cols, j0, cnt0, cnt1, c0, c1,
+                                               a0 + L * K0, a1 + L * K0, blk0, blk1, mb);
+  if constexpr (K1 < N)
+    fused_passes<T, ACT, N, K1, FULL>(dY, Z, X, cols, j0, cnt0, cnt1, c0, c1, a0, a1, blk0, blk1,
+                                      mb);
+}
+
+// Rows per tile of the fused backward: every group's passes over a tile run while its dY and Z
+// lines are in L1 (a 64-byte line holds two float groups). A multiple of kSumRows, so the S runs
+// start where the epilogue's do.
+constexpr int64_t kFusedRowTile = 64;
+
+// Groups [g0, g1) of one thread (g0 even: pairs are aligned). Outputs as gmp_dense_backward's
+// (each optional): dW (SP: D), dθ with gu (GmP: the scan of D with P started at r),
+// dλ = r ⊙ S (r NULL: S) and S itself. acc: (g1 − g0 + 1)·N·L values, 32-byte aligned; sums:
+// 2·(g1 − g0 + 1)·NH double vectors.
+template <typename T, int ACT, int N>
+void fused_backward_range(T* dW, T* dtheta, T* dlambda, double* S, double* gu, const T* dY,
+                          const T* Z, const T* X, const T* theta, const double* cache, const T* r,
+                          int64_t rows, int64_t cols, int64_t g0, int64_t g1, T* acc,
+                          __m256d* sums, double* scratch) {
+  typedef Lanes<T> LT;
+  constexpr int L = LT::L, NH = LT::NH;
+  const int64_t ng = g1 - g0, npair = (ng + 1) / 2;
+  const Tiling tl = make_tiling(rows, cols);
+  std::fill(acc, acc + 2 * npair * N * L, T(0));
+  __m256d* sum = sums;                // [2·npair][NH]: Σ over row blocks
+  __m256d* blk = sums + 2 * npair * NH;  // [2·npair][NH]: this row block's partial
+  for (int64_t q = 0; q < 2 * npair * NH; ++q) sum[q] = _mm256_setzero_pd();
+  auto cnt_of = [&](int64_t gi) { return std::min<int64_t>(L, cols - (g0 + gi) * L); };
+  alignas(32) T mb[kFusedRowTile * 2 * L];  // one tile's m of a pair
+  // S as epilogue_backward_impl forms it: storage-type sums over kSumRows rows, folded into a
+  // double partial per row block, the blocks' partials added in order.
+  for (int64_t b0 = 0; b0 < rows; b0 += tl.brows) {
+    const int64_t b1 = std::min(rows, b0 + tl.brows);
+    for (int64_t q = 0; q < 2 * npair * NH; ++q) blk[q] = _mm256_setzero_pd();
+    for (int64_t c0 = b0; c0 < b1; c0 += kFusedRowTile) {
+      const int64_t c1 = std::min(b1, c0 + kFusedRowTile);
+      for (int64_t p = 0; p < npair; ++p) {
+        const int64_t gi = 2 * p, j0 = (g0 + gi) * L, cnt0 = cnt_of(gi);
+        const int64_t cnt1 = gi + 1 < ng ? cnt_of(gi + 1) : 0;
+        T* a0 = acc + gi * N * L;
+        if (cnt0 == L && cnt1 == L)
+          fused_passes<T, ACT, N, 0, true>(dY, Z, X, cols, j0, cnt0, cnt1, c0, c1, a0, a0 + N * L,
+                                           blk + gi * NH, blk + (gi + 1) * NH, mb);
+        else
+          fused_passes<T, ACT, N, 0, false>(dY, Z, X, cols, j0, cnt0, cnt1, c0, c1, a0,
+                                            a0 + N * L, blk + gi * NH, blk + (gi + 1) * NH, mb);
+      }
+    }
+    for (int64_t q = 0; q < 2 * npair * NH; ++q) sum[q] = _mm256_add_pd(sum[q], blk[q]);
+  }
+  for (int64_t gi = 0; gi < ng; ++gi) {
+    const int64_t j0 = (g0 + gi) * L, cnt = cnt_of(gi);
+    T* a = acc + gi * N * L;
+    alignas(32) double sd[L];
+    for (int h = 0; h < NH; ++h) _mm256_store_pd(sd + 4 * h, sum[gi * NH + h]);
+    for (int64_t l = 0; l < cnt; ++l) {
+      if (S) S[j0 + l] = sd[l];
+      if (dlambda) dlambda[j0 + l] = (T)(r ? sd[l] * (double)r[j0 + l] : sd[l]);
+    }
+    if (dtheta) {
+      // D as it stands: n vectors of L lanes, the scan's [k][lane] (§4).
+      direction_backward_group<T>(dtheta, nullptr, theta, j0, cnt, N, scratch,
+                                  cache ? cache + cache_offset(j0 / L, N) : nullptr, r, gu, a);
+      continue;
+    }
+    const Rows<T> w = group_rows<T>(dW, j0, cnt, N);
+    constexpr int NB = N & ~(L - 1);
+    for (int k0 = 0; k0 < NB; k0 += L) {
+      typename LT::V v[L];
+      for (int l = 0; l < L; ++l) v[l] = LT::load(a + L * (k0 + l));
+      store_block<T>(w, cnt, k0, v);
+    }
+    for (int k = NB; k < N; ++k) store_col<T>(w, cnt, k, LT::load(a + L * k));
+  }
+}
+
+template <typename T, int ACT, int N>
+gmpnn_status fused_backward_groups(T* dW, T* dtheta, T* dlambda, double* S, double* gu,
+                                   const T* dY, const T* Z, const T* X, const T* theta,
+                                   const double* cache, const T* r, int64_t rows, int64_t cols) {
+  constexpr int64_t L = Lanes<T>::L, NH = Lanes<T>::NH;
+  const int64_t ng = (cols + L - 1) / L, npair = (ng + 1) / 2;
+  const bool par = npair > 1 && rows * cols * N >= 128 * kParallelGrain;
+  bool oom = false;
+  parallel_region(par, [&] {
+    // Whole pairs per thread.
+    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t per = (npair + nt - 1) / nt, p0 = std::min(npair, t * per),
+                  p1 = std::min(npair, p0 + per);
+    if (p0 >= p1) return;
+    const int64_t g0 = 2 * p0, g1 = std::min(ng, 2 * p1), npr = p1 - p0;
+    // Accumulators and sums: on the stack for up to 8 pairs (128 float or 64 double units).
+    constexpr int64_t kStackPairs = 8;
+    alignas(32) T acc_small[kStackPairs * 2 * N * L];
+    alignas(32) double sums_small[kStackPairs * 4 * NH * 4];
+    alignas(32) double scratch[bwd_scratch_doubles<T>(kFusedBackwardMaxN - 1)];
+    std::unique_ptr<double[]> heap;
+    T* acc = acc_small;
+    double* sums = sums_small;
+    if (npr > kStackPairs) {
+      const int64_t acc_doubles = (npr * 2 * N * L * (int64_t)sizeof(T) + 7) / 8;
+      heap.reset(new (std::nothrow) double[(size_t)(acc_doubles + npr * 4 * NH * 4 + 8)]);
+      if (!heap) {
+#pragma omp atomic write
+        oom = true;
+        return;
+      }
+      double* base = (double*)(((uintptr_t)heap.get() + 31) & ~(uintptr_t)31);
+      acc = reinterpret_cast<T*>(base);
+      sums = base + ((acc_doubles + 3) & ~int64_t(3));
+    }
+    fused_backward_range<T, ACT, N>(dW, dtheta, dlambda, S, gu, dY, Z, X, theta, cache, r, rows,
+                                    cols, g0, g1, acc, reinterpret_cast<__m256d*>(sums), scratch);
+  });
+  if (oom)
+    return gmpnn_set_error(GMPNN_E_OOM, "gmp_dense_backward: scratch allocation failed (%lld units)",
+                           (long long)cols);
+  return GMPNN_OK;
+}
+
+// The fused backward when it applies (returns false otherwise, nothing written; *st its status
+// when it ran): no dX, 2 ≤ n ≤ kFusedBackwardMaxN, rows > 0; either GmP's dθ (theta given) or
+// SP's dW (theta and r NULL).
+template <typename T>
+bool fused_backward(gmpnn_status* st, int act, T* dW, T* dtheta, T* dlambda, double* S,
+                    double* gu, const T* dY, const T* Z, const T* X, const T* theta,
+                    const double* cache, const T* r, int64_t rows, int64_t n, int64_t cols) {
+  if (n < 2 || n > kFusedBackwardMaxN || rows <= 0 || cols <= 0) return false;
+  if (theta ? !dtheta : (r || !dW)) return false;
+  auto go = [&](auto act_c, auto n_c) {
+    *st = fused_backward_groups<T, decltype(act_c)::value, decltype(n_c)::value>(
+        dW, dtheta, dlambda, S, gu, dY, Z, X, theta, cache, r, rows, cols);
+  };
+  auto with_n = [&](auto act_c) {
+    switch (n) {
+#define GMPNN_FUSED_N(k) \
+  case k: go(act_c, std::integral_constant<int, k>{}); break;
+      GMPNN_FUSED_N(2) GMPNN_FUSED_N(3) GMPNN_FUSED_N(4) GMPNN_FUSED_N(5) GMPNN_FUSED_N(6)
+      GMPNN_FUSED_N(7) GMPNN_FUSED_N(8) GMPNN_FUSED_N(9) GMPNN_FUSED_N(10) GMPNN_FUSED_N(11)
+      GMPNN_FUSED_N(12) GMPNN_FUSED_N(13) GMPNN_FUSED_N(14) GMPNN_FUSED_N(15) GMPNN_FUSED_N(16)
+#undef GMPNN_FUSED_N
+    }
+  };
+  if (act == GMPNN_ACT_RELU)
+    with_n(std::integral_constant<int, GMPNN_ACT_RELU>{});
+  else
+    with_n(std::integral_constant<int, GMPNN_ACT_IDENTITY>{});
+  return true;
+}
+#else
+template <typename T>
+bool fused_backward(gmpnn_status*, int, T*, T*, T*, double*, double*, const T*, const T*,
+                    const T*, const T*, const double*, const T*, int64_t, int64_t, int64_t) {
+  return false;
+}
+#endif  // GMPNN_SIMD_SINCOS
+
 // r, or (r == NULL: the SP/WN bias epilogue, r = 1) a thread-local row of ones of length cols.
 template <typename T>
 const T* radius_or_ones(const void* r, int64_t cols) {
@@ -918,6 +1207,17 @@ gmpnn_status dense_backward_radius(T* dX, T* dW, T* dtheta, T* dlambda, T* dr, T
     return gmpnn_set_error(GMPNN_E_OOM, "%s: scratch allocation failed (%lld x %lld)", op,
                            (long long)cols, (long long)n);
   }
+  // A first layer with a small fan-in: one pass over the activations (fused_backward).
+  gmpnn_status fst = GMPNN_OK;
+  if (!dX && dtheta &&
+      fused_backward<T>(&fst, act, nullptr, dtheta, dlambda, S, gu, dY, Z, X, theta, cache, r,
+                        rows, n, cols)) {
+    if (fst != GMPNN_OK) return fst;
+    if (dr)
+      for (int64_t j = 0; j < cols; ++j)
+        dr[j] = (T)(gu[(size_t)j] + (double)lambda[j] * S[(size_t)j]);
+    return GMPNN_OK;
+  }
   gmpnn_status st = epilogue_backward_any<T>(act, false, dZ, dlambda, S, nullptr, dY, Z, r, rows,
                                              cols);
   if (st != GMPNN_OK) return st;
@@ -1011,7 +1311,16 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_dense_backward(gmpnn_dtype dt, void* dX, v
     return GMPNN_OK;
   }
   // r = 1 (SP/WN): G_Z, dλ, dr; then dX = G_Z·W and dW = G_Zᵀ·X (both zero when rows == 0), then
-  // dθ.
+  // dθ. An SP first layer with a small fan-in takes the one-pass fused_backward.
+  if (!dX && !dr && !theta && dW && rows > 0 && Z && dY && X) {
+    GMPNN_DISPATCH_FLOAT(dt, op, {
+      gmpnn_status fst = GMPNN_OK;
+      if (fused_backward<T>(&fst, act, (T*)dW, nullptr, (T*)dlambda, nullptr, nullptr,
+                            (const T*)dY, (const T*)Z, (const T*)X, nullptr, nullptr, nullptr, rows,
+                            n, cols))
+        return fst;
+    });
+  }
   st = gmpnn_cpu_gmp_epilogue_backward(dt, dZ, dlambda, dr, dY, Z, r, rows, cols, act);
   if (st != GMPNN_OK) return st;
   if (dX && n > 0) {

@@ -977,8 +977,7 @@ void check_dense_backward(int64_t rows, int64_t n, int64_t cols, int act, bool g
   std::snprintf(what, sizeof what, "dense backward %s %s rows=%lld n=%lld cols=%lld act=%d%s",
                 gmp ? "gmp" : radius ? "r, no theta" : "sp", f32 ? "f32" : "f64", (long long)rows, (long long)n,
                 (long long)cols, act, use_cache ? " cached" : "");
-  // dZ is scratch; SP leaves G_Z there (dX and dW are its products).
-  if (!has_r) CHECK_CLOSE(what, dZ.data(), wdZ.data(), N, 0.0, 0.0);
+  // dZ is scratch (dX and dW are its products; the fused first-layer path never writes it).
   CHECK_CLOSE(what, dl.data(), wdl.data(), (size_t)cols, 0.0, 0.0);
   // dr from D·w + λ·S against the direct Σ dY·act(z): rounding of the GEMM over the rows.
   if (has_r)
@@ -994,9 +993,12 @@ void check_dense_backward(int64_t rows, int64_t n, int64_t cols, int act, bool g
   if (gmp) {
     CHECK_CLOSE(what, dth.data(), wdth.data(), dth.size(), 4 * atol_w * n, 4 * eps);
     // Without the cache the call gives the same dθ and dr bit for bit: the cached sin/cos are
-    // the ones the scan computes.
-    std::vector<T> dth2(dth.size(), nan), dr2(cols, nan), dW2(dW.size(), nan), dZ2(N, nan);
-    CHECK_OK(gmpnn_cpu_gmp_dense_backward(dt, nullptr, dW2.data(), dth2.data(), nullptr, dr2.data(),
+    // the ones the scan computes. (The same dX argument: it decides between the fused and the
+    // separate route, whose dU sums round differently.)
+    std::vector<T> dth2(dth.size(), nan), dr2(cols, nan), dW2(dW.size(), nan), dZ2(N, nan),
+        dX2(dX.size(), nan);
+    CHECK_OK(gmpnn_cpu_gmp_dense_backward(dt, want_dx ? dX2.data() : nullptr, dW2.data(),
+                                          dth2.data(), nullptr, dr2.data(),
                                           dZ2.data(), dY.data(), Z.data(), X.data(), W.data(),
                                           th.data(), nullptr, lambda.data(), rp, rows, n, cols,
                                           act));
@@ -1005,21 +1007,25 @@ void check_dense_backward(int64_t rows, int64_t n, int64_t cols, int act, bool g
   }
 }
 
+// Without dX and with 2 ≤ n ≤ 16 (a first layer) SP and GmP take the one-pass fused route; the
+// shapes give it every n class (2, 4, 5, 9 and 13 with tails past a block of L, 16 with none),
+// partial lane groups (cols mod 8, cols mod 4), one row and several row blocks of the sums.
 GMPNN_TEST(gmp_dense_backward) {
   const int64_t shapes[][3] = {{1024, 16, 100}, {32, 13, 100}, {455, 100, 1}, {7, 2, 3},
-                               {1, 5, 17},      {129, 33, 9},  {0, 4, 6}};
+                               {1, 5, 17},      {129, 33, 9},  {0, 4, 6},     {455, 4, 100},
+                               {3000, 9, 13},   {40, 13, 21}};
   uint64_t seed = 2300;
   for (const auto& sh : shapes)
     for (int act = 0; act < 2; ++act)
-      for (int mode = 0; mode < 3; ++mode) {  // SP, r without theta, GmP
-        const bool want_dx = (seed % 3) != 0, gmp = mode == 2, radius = mode == 1;
-        for (bool use_cache : {false, true}) {
-          check_dense_backward<float>(sh[0], sh[1], sh[2], act, gmp, radius, want_dx, use_cache,
-                                      seed++);
-          check_dense_backward<double>(sh[0], sh[1], sh[2], act, gmp, radius, want_dx, use_cache,
-                                       seed++);
-        }
-      }
+      for (int mode = 0; mode < 3; ++mode)  // SP, r without theta, GmP
+        for (bool want_dx : {false, true})
+          for (bool use_cache : {false, true}) {
+            const bool gmp = mode == 2, radius = mode == 1;
+            check_dense_backward<float>(sh[0], sh[1], sh[2], act, gmp, radius, want_dx, use_cache,
+                                        seed++);
+            check_dense_backward<double>(sh[0], sh[1], sh[2], act, gmp, radius, want_dx,
+                                         use_cache, seed++);
+          }
   float a[4] = {0, 0, 0, 0};
   // dtheta without dW scratch; theta with n < 2; bad act.
   CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, nullptr, a, a, a, a, a, a, a, a, a, nullptr, a,

@@ -99,12 +99,15 @@ gmpnn_status gmpnn_cuda_gmp_dense_forward_theta(gmpnn_dtype dt, void* Y, void* Z
  * then dX = G'·(r ⊙ W), D = G'ᵀ·X, dW = r ⊙ D, dλ = r ⊙ S and dr = Σ_rows G' ⊙ Z =
  * Σ_k D_k·W_k + λ ⊙ S, all on [cols, n] operands (so dr holds only for the forward's Z); with
  * theta the reverse scan runs on D with r folded into its prefix products and D·u is its last R.
- * GmP (theta != NULL, W = u(θ), n >= 2): dW is the caller's scratch (∂L/∂U up to r) and
- * dtheta [cols, n-1] receives the reverse scan of gmp_direction_backward; dtheta = NULL skips
- * both; cache is what gmp_direction_forward_cached wrote for this theta, or NULL. theta = NULL
- * (SP/WN): dW is the weight gradient itself and dtheta, cache are ignored.
- * The same values as the separate calls; one call per layer keeps small MLP steps off the
- * per-call overhead of the binding. */
+ * GmP (theta != NULL, W = u(θ), n >= 2): dW is the caller's scratch (∂L/∂U up to r, or left
+ * unwritten) and dtheta [cols, n-1] receives the reverse scan of gmp_direction_backward;
+ * dtheta = NULL skips both; cache is what gmp_direction_forward_cached wrote for this theta, or
+ * NULL. theta = NULL (SP/WN): dW is the weight gradient itself and dtheta, cache are ignored.
+ * The same values as the separate calls up to the summation order of D = G'ᵀ·X: without dX and
+ * with 2 <= n <= 16 (a first layer) the CPU forms G', S and D in one pass over dY and Z (dZ not
+ * written; dlambda and S in the separate calls' order, bit for bit), and dθ and dr do not depend
+ * on the cache. One call per layer keeps small MLP steps off the per-call overhead of the
+ * binding. */
 gmpnn_status gmpnn_cpu_gmp_dense_backward(gmpnn_dtype dt, void* dX, void* dW, void* dtheta,
                                           void* dlambda, void* dr, void* dZ, const void* dY,
                                           const void* Z, const void* X, const void* W,
