@@ -1075,13 +1075,25 @@ void pack_rows_b(T* bp, const Operand<T>& b, int64_t N, int64_t K) {
 // JB = 2·VL and a zero tail (small, read from L1/L2), so a strip's rows are a compile-time
 // stride apart; then groups of six rows; the epilogue, if any, at the stores.
 template <typename T>
+gmpnn_status rows_packed_run(const Problem<T>& pb, const T* bp, bool par,
+                             const DenseEpilogue<T>* epi);
+template <typename T>
 gmpnn_status rows_packed_driver(const Problem<T>& pb, bool par, const DenseEpilogue<T>* epi) {
-  const int64_t M = pb.M, N = pb.N, K = pb.K;
+  const int64_t N = pb.N, K = pb.K;
   constexpr int64_t JB = 2 * Small<T>::VL;
   const int64_t strips = (N + JB - 1) / JB, ldp = K * JB;  // ldp: one strip's block
   T* bp = small_scratch<T>(t_pack_b, strips * ldp);
   if (!bp) return gmpnn_set_error(GMPNN_E_OOM, "gemm: cannot allocate packing buffer");
   pack_rows_b(bp, pb.b, N, K);
+  return rows_packed_run(pb, bp, par, epi);
+}
+
+// The rows form on op(B) already packed ([N / JB][K][JB], as pack_rows_b leaves it).
+template <typename T>
+gmpnn_status rows_packed_run(const Problem<T>& pb, const T* bp, bool par,
+                             const DenseEpilogue<T>* epi) {
+  const int64_t M = pb.M;
+  const int64_t ldp = pb.K * 2 * Small<T>::VL;
   const int64_t groups = M / 6;
   for_each_index(par, groups, [&](int64_t g) { small_rows_packed_any<T, 6>(pb, g * 6, bp, ldp, epi); });
   FtzScope ftz;
@@ -1290,6 +1302,32 @@ bool dense_forward_fused(T* Y, T* Z, const T* X, const T* W, const T* lambda, co
                    omp_get_max_threads() > 1;
   return rows_packed_driver(pb, par, &epi) == GMPNN_OK;
 }
+bool dense_forward_packed_applies(int64_t rows, int64_t n) {
+  return n >= 1 && n <= kFusedDenseMaxK && rows >= 4 && g_small_enabled;
+}
+template <typename T>
+T* dense_pack_buffer(int64_t len) {
+  static_assert(kDensePackCols<T> == 2 * Small<T>::VL, "the rows form's strip width");
+  return small_scratch<T>(t_pack_b, len);
+}
+template float* dense_pack_buffer<float>(int64_t);
+template double* dense_pack_buffer<double>(int64_t);
+template <typename T>
+gmpnn_status dense_forward_packed(T* Y, T* Z, const T* X, const T* bp, const T* lambda,
+                                  const T* r, int64_t rows, int64_t n, int64_t cols, int act) {
+  // op(B) is read only through bp.
+  Problem<T> pb{{X, n, false}, {nullptr, n, true}, Z, rows, cols, n, cols, T(1), T(0)};
+  const DenseEpilogue<T> epi{Y, lambda, r, act};
+  const bool par = !omp_in_parallel() && rows * cols * n >= kGemmParallelMacs &&
+                   omp_get_max_threads() > 1;
+  return rows_packed_run(pb, bp, par, &epi);
+}
+template gmpnn_status dense_forward_packed<float>(float*, float*, const float*, const float*,
+                                                  const float*, const float*, int64_t, int64_t,
+                                                  int64_t, int);
+template gmpnn_status dense_forward_packed<double>(double*, double*, const double*,
+                                                   const double*, const double*, const double*,
+                                                   int64_t, int64_t, int64_t, int);
 template bool dense_forward_fused<float>(float*, float*, const float*, const float*, const float*,
                                          const float*, int64_t, int64_t, int64_t, int);
 template bool dense_forward_fused<double>(double*, double*, const double*, const double*,

@@ -15,6 +15,27 @@ template <typename T>
 bool dense_forward_fused(T* Y, T* Z, const T* X, const T* W, const T* lambda, const T* r,
                          int64_t rows, int64_t n, int64_t cols, int act);
 
+// dense_forward_fused with W already in the layout the rows form packs it to, so that a kernel
+// that produces W (the GmP direction forward) writes it there and the product skips the pack:
+// strips of kDensePackCols<T> units, bp[(s·n + k)·JB + j] = W[s·JB + j, k] with JB =
+// kDensePackCols<T>, dense_pack_len<T>(n, cols) values, 32-byte aligned; values for units past
+// cols are read but never reach Y or Z. dense_pack_buffer is the calling thread's packing buffer
+// (the GEMM's own; valid until its next GEMM call), NULL when out of memory.
+// dense_forward_packed_applies says whether dense_forward_packed takes the product (the same
+// conditions as dense_forward_fused); the values are dense_forward_fused's.
+template <typename T>
+constexpr int64_t kDensePackCols = 64 / (int64_t)sizeof(T);
+template <typename T>
+constexpr int64_t dense_pack_len(int64_t n, int64_t cols) {
+  return (cols + kDensePackCols<T> - 1) / kDensePackCols<T> * kDensePackCols<T> * n;
+}
+template <typename T>
+T* dense_pack_buffer(int64_t len);
+bool dense_forward_packed_applies(int64_t rows, int64_t n);
+template <typename T>
+gmpnn_status dense_forward_packed(T* Y, T* Z, const T* X, const T* bp, const T* lambda,
+                                  const T* r, int64_t rows, int64_t n, int64_t cols, int act);
+
 // The im2col matrix of an NHWC image as a GEMM operand that the packers read straight from the
 // image (no im2col buffer): row i is output pixel r0 + i (n, oh, ow), column k = (kh·KW + kw)·C_in + c
 // holds in[n, oh·sh − ph + kh, ow·sw − pw + kw, c], 0 outside the image.

@@ -180,9 +180,11 @@ constexpr int64_t kFwdChunk = 32;
 // reuse. float32 layers take sin/cos at float accuracy (sincos8f_ps); the prefix products stay in
 // double either way. The forward, the cached and the uncached backward all use the same sincos,
 // so dθ does not depend on the cache.
+// With packed (this group's lanes in the GEMM's packed W, consecutive k kLanes·2 apart: see
+// gemm_internal.h) u(θ) also goes there as the scan leaves it, [k][lane], for the product.
 template <typename T>
 void direction_forward_group(T* U, const T* theta, int64_t j0, int64_t cnt, int64_t n,
-                             double* cache) {
+                             double* cache, T* packed = nullptr) {
   typedef Lanes<T> LT;
   typedef typename LT::V V;
   constexpr int L = LT::L, NH = LT::NH;
@@ -219,11 +221,19 @@ void direction_forward_group(T* U, const T* theta, int64_t j0, int64_t cnt, int6
     for (int64_t i = 0; i < full; i += L) {
       V v[L];
       for (int l = 0; l < L; ++l) v[l] = scan(sn + L * (i + l), cs + L * (i + l));
+      if (packed)
+        for (int l = 0; l < L; ++l) LT::store(packed + 2 * L * (k0 + i + l), v[l]);
       store_block<T>(u, cnt, k0 + i, v);
     }
-    for (int64_t i = full; i < len; ++i) store_col<T>(u, cnt, k0 + i, scan(sn + L * i, cs + L * i));
+    for (int64_t i = full; i < len; ++i) {
+      const V v = scan(sn + L * i, cs + L * i);
+      if (packed) LT::store(packed + 2 * L * (k0 + i), v);
+      store_col<T>(u, cnt, k0 + i, v);
+    }
   }
-  store_col<T>(u, cnt, n - 1, LT::narrow(P));
+  const V last = LT::narrow(P);
+  if (packed) LT::store(packed + 2 * L * (n - 1), last);
+  store_col<T>(u, cnt, n - 1, last);
 }
 
 // Scratch of one backward group, in doubles: sin and cos (2·L·(n−1) storage values) and the
@@ -316,9 +326,13 @@ void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0
 // eight float32 units), so the cache is never longer than gmpnn_gmp_direction_cache_len.
 inline int64_t cache_offset(int64_t gi, int64_t n) { return 8 * (n - 1) * gi; }
 
+// packed (or NULL): the GEMM's packed W (gemm_internal.h: strips of two lane groups, [k][2·L]),
+// written besides U; a strip's second half past m is zeroed.
 template <typename T>
-gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n, double* cache) {
+gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n, double* cache,
+                                    T* packed = nullptr) {
   constexpr int64_t L = Lanes<T>::L;
+  static_assert(gmpnn_cpu::kDensePackCols<T> == 2 * L, "a packed strip is two lane groups");
   const int64_t ng = (m + L - 1) / L;
   const bool par = ng > 1 && m * n >= kParallelGrain;
   parallel_region(par, [&] {
@@ -326,9 +340,12 @@ gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n, 
     for (int64_t gi = 0; gi < ng; ++gi) {
       const int64_t j0 = gi * L;
       direction_forward_group<T>(U, theta, j0, std::min(L, m - j0), n,
-                                 cache ? cache + cache_offset(gi, n) : nullptr);
+                                 cache ? cache + cache_offset(gi, n) : nullptr,
+                                 packed ? packed + gi / 2 * 2 * L * n + gi % 2 * L : nullptr);
     }
   });
+  if (packed && ng % 2 == 1)
+    for (int64_t k = 0; k < n; ++k) Lanes<T>::store(packed + (ng / 2 * n + k) * 2 * L + L, typename Lanes<T>::V{});
   return GMPNN_OK;
 }
 
@@ -1169,6 +1186,22 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_dense_forward_theta(gmpnn_dtype dt, void* 
                                                           const void* theta, const void* lambda,
                                                           const void* r, int64_t rows, int64_t n,
                                                           int64_t cols, int act) {
+#if GMPNN_SIMD_SINCOS
+  // Fan-in ≤ 16: u(θ) goes straight into the product's packed operand too (the GEMM skips its
+  // pack of U); the same values as the two calls below.
+  if (n >= 2 && cols > 0 && gmpnn_cpu::dense_forward_packed_applies(rows, n) && U && theta && Y &&
+      Z && X && lambda && check_epilogue("gmp_dense_forward", rows, cols, act) == GMPNN_OK) {
+    GMPNN_DISPATCH_FLOAT(dt, "gmp_dense_forward", {
+      T* bp = gmpnn_cpu::dense_pack_buffer<T>(gmpnn_cpu::dense_pack_len<T>(n, cols));
+      if (bp) {
+        direction_forward_impl<T>((T*)U, (const T*)theta, cols, n, cache, bp);
+        return gmpnn_cpu::dense_forward_packed<T>((T*)Y, (T*)Z, (const T*)X, bp,
+                                                  (const T*)lambda, (const T*)r, rows, n, cols,
+                                                  act);
+      }
+    });
+  }
+#endif
   gmpnn_status st = gmpnn_cpu_gmp_direction_forward_cached(dt, U, cache, theta, cols, n);
   if (st != GMPNN_OK) return st;
   return gmpnn_cpu_gmp_dense_forward(dt, Y, Z, X, U, lambda, r, rows, n, cols, act);

@@ -905,8 +905,11 @@ void check_dense_forward_theta(int64_t rows, int64_t n, int64_t cols, int act, u
   CHECK_CLOSE(what, Y.data(), wY.data(), N, 0.0, 0.0);
 }
 
+// Fan-in ≤ 16 with 4+ rows writes u(θ) into the product's packed operand as well: an odd and an
+// even number of lane groups (the last strip's zeroed half), whole and partial groups.
 GMPNN_TEST(gmp_dense_forward_theta) {
-  const int64_t shapes[][3] = {{455, 13, 100}, {32, 16, 100}, {7, 2, 3}, {1, 40, 9}, {0, 4, 6}};
+  const int64_t shapes[][3] = {{455, 13, 100}, {32, 16, 100}, {7, 2, 3}, {1, 40, 9}, {0, 4, 6},
+                               {64, 5, 16},    {6, 9, 24},    {33, 3, 13}};
   uint64_t seed = 2200;
   for (const auto& sh : shapes)
     for (int act = 0; act < 2; ++act) {
