@@ -180,8 +180,8 @@ constexpr int64_t kFwdChunk = 32;
 // reuse. float32 layers take sin/cos at float accuracy (sincos8f_ps); the prefix products stay in
 // double either way. The forward, the cached and the uncached backward all use the same sincos,
 // so dθ does not depend on the cache.
-// With packed (this group's lanes in the GEMM's packed W, consecutive k kLanes·2 apart: see
-// gemm_internal.h) u(θ) also goes there as the scan leaves it, [k][lane], for the product.
+// With packed (this group's half of a strip of the GEMM's packed W, consecutive k 2·L values
+// apart: see gemm_internal.h) u(θ) also goes there as the scan leaves it, [k][lane].
 template <typename T>
 void direction_forward_group(T* U, const T* theta, int64_t j0, int64_t cnt, int64_t n,
                              double* cache, T* packed = nullptr) {
@@ -301,8 +301,8 @@ void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0
     }
     return LT::narrow(di);
   };
-  // The a mod L highest angles one at a time, then blocks of L with transposed loads of dU and
-  // transposed stores of dθ.
+  // The a mod L highest angles one at a time, then blocks of L with transposed loads of dU (or
+  // plain loads of gT) and transposed stores of dθ.
   auto gcol = [&](int64_t i) { return gT ? LT::load(gT + L * i) : load_col(g, i); };
   LT::widen(gcol(n - 1), R);
   for (int64_t i = a - 1; i >= aL; --i) store_col<T>(d, cnt, i, step(i, gcol(i)));
