@@ -847,8 +847,8 @@ constexpr int64_t kFusedRowTile = 64;
 
 // Groups [g0, g1) of one thread (g0 even: pairs are aligned). Outputs as gmp_dense_backward's
 // (each optional): dW (SP: D), dθ with gu (GmP: the scan of D with P started at r),
-// dλ = r ⊙ S (r NULL: S) and S itself. acc: (g1 − g0 + 1)·N·L values, 32-byte aligned; sums:
-// 2·(g1 − g0 + 1)·NH double vectors.
+// dλ = r ⊙ S (r NULL: S) and S itself. With P = ⌈(g1 − g0) / 2⌉ pairs, acc: 2·P·N·L values,
+// 32-byte aligned; sums: 4·P·NH double vectors.
 template <typename T, int ACT, int N>
 void fused_backward_range(T* dW, T* dtheta, T* dlambda, double* S, double* gu, const T* dY,
                           const T* Z, const T* X, const T* theta, const double* cache, const T* r,

@@ -1012,11 +1012,13 @@ void check_dense_backward(int64_t rows, int64_t n, int64_t cols, int act, bool g
 
 // Without dX and with 2 ≤ n ≤ 16 (a first layer) SP and GmP take the one-pass fused route; the
 // shapes give it every n class (2, 4, 5, 9 and 13 with tails past a block of L, 16 with none),
-// partial lane groups (cols mod 8, cols mod 4), one row and several row blocks of the sums.
+// partial lane groups (cols mod 8, cols mod 4), one row and several row blocks of the sums, and
+// (1100×16×300) more than 8 pairs of groups per thread (heap scratch) and, with 2+ threads, the
+// threaded split.
 GMPNN_TEST(gmp_dense_backward) {
   const int64_t shapes[][3] = {{1024, 16, 100}, {32, 13, 100}, {455, 100, 1}, {7, 2, 3},
                                {1, 5, 17},      {129, 33, 9},  {0, 4, 6},     {455, 4, 100},
-                               {3000, 9, 13},   {40, 13, 21}};
+                               {3000, 9, 13},   {40, 13, 21},  {1100, 16, 300}};
   uint64_t seed = 2300;
   for (const auto& sh : shapes)
     for (int act = 0; act < 2; ++act)
