@@ -153,7 +153,10 @@ export class Tensor {
   /** Internal: use the creation ops (tensor, zeros, ...) instead. */
   constructor(storage: Storage, shape: readonly number[], dtype: DType) {
     this.id = state.nextId++;
-    this.shape = Object.freeze([...shape]);
+    // A copy, typed readonly but not frozen (as tfjs): frozen arrays have their own elements kind,
+    // and mixing them with plain arrays made V8's shape-reading sites polymorphic — freezing cost
+    // ~3 µs of JavaScript per MLP training step (8.6 → 5.7 µs, kernels stubbed out).
+    this.shape = [...shape];
     this.dtype = dtype;
     this.device = storage.device;
     this._storage = storage;
