@@ -1295,12 +1295,11 @@ namespace gmpnn_cpu {
 template <typename T>
 bool dense_forward_fused(T* Y, T* Z, const T* X, const T* W, const T* lambda, const T* r,
                          int64_t rows, int64_t n, int64_t cols, int act) {
-  if (n > kFusedDenseMaxK || rows < 4 || !g_small_enabled) return false;
-  Problem<T> pb{{X, n, false}, {W, n, true}, Z, rows, cols, n, cols, T(1), T(0)};
-  const DenseEpilogue<T> epi{Y, lambda, r, act};
-  const bool par = !omp_in_parallel() && rows * cols * n >= kGemmParallelMacs &&
-                   omp_get_max_threads() > 1;
-  return rows_packed_driver(pb, par, &epi) == GMPNN_OK;
+  if (!dense_forward_packed_applies(rows, n)) return false;
+  T* bp = dense_pack_buffer<T>(dense_pack_len<T>(n, cols));
+  if (!bp) return false;
+  pack_rows_b(bp, Operand<T>{W, n, true}, cols, n);
+  return dense_forward_packed(Y, Z, X, bp, lambda, r, rows, n, cols, act) == GMPNN_OK;
 }
 bool dense_forward_packed_applies(int64_t rows, int64_t n) {
   return n >= 1 && n <= kFusedDenseMaxK && rows >= 4 && g_small_enabled;

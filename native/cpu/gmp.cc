@@ -798,8 +798,8 @@ __attribute__((noinline)) void fused_rows(const T* dY, const T* Z, const T* X, i
         m1 = LT::load(mi + L);
       }
       const T* x = X + i * N + K0;
-    #pragma GCC unroll 16
-  for (int k = 0; k < KN; ++k) {
+#pragma GCC unroll 16
+      for (int k = 0; k < KN; ++k) {
         a0[k] = fmadd_lanes(x[k], m0, a0[k]);
         a1[k] = fmadd_lanes(x[k], m1, a1[k]);
       }
@@ -1240,41 +1240,36 @@ gmpnn_status dense_backward_radius(T* dX, T* dW, T* dtheta, T* dlambda, T* dr, T
     return gmpnn_set_error(GMPNN_E_OOM, "%s: scratch allocation failed (%lld x %lld)", op,
                            (long long)cols, (long long)n);
   }
-  // A first layer with a small fan-in: one pass over the activations (fused_backward).
-  gmpnn_status fst = GMPNN_OK;
-  if (!dX && dtheta &&
-      fused_backward<T>(&fst, act, nullptr, dtheta, dlambda, S, gu, dY, Z, X, theta, cache, r,
-                        rows, n, cols)) {
-    if (fst != GMPNN_OK) return fst;
-    if (dr)
-      for (int64_t j = 0; j < cols; ++j)
-        dr[j] = (T)(gu[(size_t)j] + (double)lambda[j] * S[(size_t)j]);
-    return GMPNN_OK;
-  }
-  gmpnn_status st = epilogue_backward_any<T>(act, false, dZ, dlambda, S, nullptr, dY, Z, r, rows,
-                                             cols);
-  if (st != GMPNN_OK) return st;
-  const gmpnn_dtype dt = sizeof(T) == 4 ? GMPNN_F32 : GMPNN_F64;
-  if (dX && n > 0) {
-    for (int64_t j = 0; j < cols; ++j) {
-      const T rj = r[j];
-      const T* w = W + j * n;
-      T* o = rW.data() + j * n;
-#pragma omp simd
-      for (int64_t k = 0; k < n; ++k) o[k] = rj * w[k];
-    }
-    st = gmpnn_cpu_gemm(dt, dX, dZ, rW.data(), 0, 0, rows, n, cols, cols, n, n, 1.0, 0.0);
-    if (st != GMPNN_OK) return st;
-  }
+  // A first layer with a small fan-in (GmP): one pass over the activations (fused_backward);
+  // otherwise the epilogue pass, the products and the scan.
+  gmpnn_status st = GMPNN_OK;
   T* D = dW ? dW : Dscratch.data();
-  if ((dW || dr) && n > 0) {
-    st = gmpnn_cpu_gemm(dt, D, dZ, X, 1, 0, cols, n, rows, cols, n, n, 1.0, 0.0);
+  const bool fused = !dX && dtheta &&
+                     fused_backward<T>(&st, act, nullptr, dtheta, dlambda, S, gu, dY, Z, X, theta,
+                                       cache, r, rows, n, cols);
+  if (!fused) {
+    st = epilogue_backward_any<T>(act, false, dZ, dlambda, S, nullptr, dY, Z, r, rows, cols);
     if (st != GMPNN_OK) return st;
+    const gmpnn_dtype dt = sizeof(T) == 4 ? GMPNN_F32 : GMPNN_F64;
+    if (dX && n > 0) {
+      for (int64_t j = 0; j < cols; ++j) {
+        const T rj = r[j];
+        const T* w = W + j * n;
+        T* o = rW.data() + j * n;
+#pragma omp simd
+        for (int64_t k = 0; k < n; ++k) o[k] = rj * w[k];
+      }
+      st = gmpnn_cpu_gemm(dt, dX, dZ, rW.data(), 0, 0, rows, n, cols, cols, n, n, 1.0, 0.0);
+      if (st != GMPNN_OK) return st;
+    }
+    if ((dW || dr) && n > 0) {
+      st = gmpnn_cpu_gemm(dt, D, dZ, X, 1, 0, cols, n, rows, cols, n, n, 1.0, 0.0);
+      if (st != GMPNN_OK) return st;
+    }
+    if (dtheta) st = direction_backward_entry(dt, dtheta, D, theta, cache, cols, n, r, dr ? gu : nullptr);
   }
+  if (st != GMPNN_OK) return st;
   if (dtheta) {
-    st = direction_backward_entry(dt, dtheta, D, theta, cache, cols, n, r,
-                                  dr ? gu : nullptr);
-    if (st != GMPNN_OK) return st;
     if (dr)
       for (int64_t j = 0; j < cols; ++j)
         dr[j] = (T)(gu[(size_t)j] + (double)lambda[j] * S[(size_t)j]);

@@ -269,7 +269,8 @@ void run_dense_backward() {
           CHECK_CLOSE(("dense backward dX" + what).c_str(), odX.down().data(), wdX.data(),
                       wdX.size(), tol<T>() * std::sqrt((double)cols + 1), tol<T>());
         const double atol_w = tol<T>() * std::sqrt((double)rows + 1);
-        // GmP's dW is scratch (∂L/∂U up to a factor r per unit; the CPU leaves it unscaled).
+        // GmP's dW is scratch (∂L/∂U up to a factor r per unit; the CPU leaves it unscaled, and
+        // unwritten on its first-layer route).
         if (!gmp)
           CHECK_CLOSE(("dense backward dW" + what).c_str(), odW.down().data(), wdW.data(),
                       wdW.size(), atol_w, tol<T>());
