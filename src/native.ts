@@ -66,11 +66,11 @@ export interface NativeAddon {
   gmpDirectionInverse(theta: Buf, r: Buf, w: Buf, m: number, n: number, absLast: boolean): void;
   gmpDenseForward(y: Buf, z: Buf, x: Buf, w: Buf, lambda: Buf, r: Buf | null, rows: number, n: number, cols: number, act: number): void;
   gmpDenseForwardTheta(
-    y: Buf, z: Buf, u: Buf, cache: Buf | null, x: Buf, theta: Buf, lambda: Buf, r: Buf, rows: number, n: number, cols: number, act: number,
+    y: Buf, z: Buf, u: Buf | null, cache: Buf | null, x: Buf, theta: Buf, lambda: Buf, r: Buf, rows: number, n: number, cols: number, act: number,
   ): void;
   gmpDenseBackward(
     dx: Buf | null, dw: Buf | null, dtheta: Buf | null, dlambda: Buf | null, dr: Buf | null, dz: Buf,
-    dy: Buf, z: Buf, x: Buf, w: Buf, theta: Buf | null, cache: Buf | null, lambda: Buf | null, r: Buf | null,
+    dy: Buf, z: Buf, x: Buf, w: Buf | null, theta: Buf | null, cache: Buf | null, lambda: Buf | null, r: Buf | null,
     rows: number, n: number, cols: number, act: number,
   ): void;
   gmpEpilogueForward(y: Buf, z: Buf, lambda: Buf, r: Buf | null, rows: number, cols: number, act: number): void;

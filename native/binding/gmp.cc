@@ -124,12 +124,12 @@ Napi::Value DenseForward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// gmpDenseForwardTheta(Y, Z, U, cache|null, X, theta, lambda, r, rows, n, cols, act): U = u(θ)
-// is written (with the sin/cos cache), then the dense forward with W = U.
+// gmpDenseForwardTheta(Y, Z, U|null, cache|null, X, theta, lambda, r, rows, n, cols, act): U =
+// u(θ) is written (null: not kept) with the sin/cos cache, then the dense forward with W = U.
 Napi::Value DenseForwardTheta(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "gmpDenseForwardTheta";
-  Buffer *Y = ArgBuffer(info, 0, op), *Z = ArgBuffer(info, 1, op), *U = ArgBuffer(info, 2, op),
+  Buffer *Y = ArgBuffer(info, 0, op), *Z = ArgBuffer(info, 1, op), *U = ArgBuffer(info, 2, op, true),
          *cache = ArgBuffer(info, 3, op, true), *X = ArgBuffer(info, 4, op),
          *theta = ArgBuffer(info, 5, op), *lambda = ArgBuffer(info, 6, op),
          *r = ArgBuffer(info, 7, op);
@@ -144,15 +144,16 @@ Napi::Value DenseForwardTheta(const Napi::CallbackInfo& info) {
   Fits(env, op, "theta", theta, cols * (n - 1));
   Fits(env, op, "lambda", lambda, cols);
   Fits(env, op, "r", r, cols);
-  CheckCache(env, op, cache, U, cols, n);
+  CheckCache(env, op, cache, Z, cols, n);
   GMPNN_CALL(env, Z->device(), gmp_dense_forward_theta, Z->dtype(), Y->data(), Z->data(),
-             U->data(), cache ? (double*)cache->data() : nullptr, X->data(), theta->data(),
+             U ? U->data() : nullptr, cache ? (double*)cache->data() : nullptr, X->data(), theta->data(),
              lambda->data(), r->data(), rows, n, cols, (int)act);
   return env.Undefined();
 }
 
-// gmpDenseBackward(dX|null, dW|null, dtheta|null, dlambda|null, dr|null, dZ, dY, Z, X, W,
+// gmpDenseBackward(dX|null, dW|null, dtheta|null, dlambda|null, dr|null, dZ, dY, Z, X, W|null,
 //                  theta|null, cache|null, lambda|null, r|null, rows, n, cols, act)
+// W may be null where the kernel does not read it (gmp.h: no dX, and dθ computed or no dr).
 Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "gmpDenseBackward";
@@ -160,7 +161,7 @@ Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
          *dtheta = ArgBuffer(info, 2, op, true), *dl = ArgBuffer(info, 3, op, true),
          *dr = ArgBuffer(info, 4, op, true), *dZ = ArgBuffer(info, 5, op),
          *dY = ArgBuffer(info, 6, op), *Z = ArgBuffer(info, 7, op), *X = ArgBuffer(info, 8, op),
-         *W = ArgBuffer(info, 9, op), *theta = ArgBuffer(info, 10, op, true),
+         *W = ArgBuffer(info, 9, op, true), *theta = ArgBuffer(info, 10, op, true),
          *cache = ArgBuffer(info, 11, op, true), *lambda = ArgBuffer(info, 12, op, true),
          *r = ArgBuffer(info, 13, op, true);
   int64_t rows = ArgInt(info, 14, op), n = ArgInt(info, 15, op), cols = ArgInt(info, 16, op),
@@ -180,6 +181,8 @@ Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
   Fits(env, op, "lambda", lambda, cols);
   Fits(env, op, "r", r, cols);
   if (dr && !lambda) Throw(env, "E_ARG", "gmpDenseBackward: dr needs lambda");
+  if (!W && (dX || (dr && !(theta && dtheta))))
+    Throw(env, "E_ARG", "gmpDenseBackward: W is needed for dX, and for dr without dtheta");
   if (theta) {
     Fits(env, op, "theta", theta, cols * (n - 1));
     Fits(env, op, "dtheta", dtheta, cols * (n - 1));
@@ -188,7 +191,7 @@ Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
   GMPNN_CALL(env, Z->device(), gmp_dense_backward, Z->dtype(), dX ? dX->data() : nullptr,
              dW ? dW->data() : nullptr, dtheta ? dtheta->data() : nullptr,
              dl ? dl->data() : nullptr, dr ? dr->data() : nullptr, dZ->data(), dY->data(),
-             Z->data(), X->data(), W->data(), theta ? theta->data() : nullptr,
+             Z->data(), X->data(), W ? W->data() : nullptr, theta ? theta->data() : nullptr,
              theta && cache ? (const double*)cache->data() : nullptr,
              lambda ? lambda->data() : nullptr, r ? r->data() : nullptr, rows, n, cols, (int)act);
   return env.Undefined();

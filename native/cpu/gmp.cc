@@ -181,7 +181,8 @@ constexpr int64_t kFwdChunk = 32;
 // double either way. The forward, the cached and the uncached backward all use the same sincos,
 // so dθ does not depend on the cache.
 // With packed (this group's half of a strip of the GEMM's packed W, consecutive k 2·L values
-// apart: see gemm_internal.h) u(θ) also goes there as the scan leaves it, [k][lane].
+// apart: see gemm_internal.h) u(θ) also goes there as the scan leaves it, [k][lane]; U may then
+// be NULL (no row-major copy: its transposes and scalar stores are a sixth of the group's work).
 template <typename T>
 void direction_forward_group(T* U, const T* theta, int64_t j0, int64_t cnt, int64_t n,
                              double* cache, T* packed = nullptr) {
@@ -190,7 +191,7 @@ void direction_forward_group(T* U, const T* theta, int64_t j0, int64_t cnt, int6
   constexpr int L = LT::L, NH = LT::NH;
   const int64_t a = n - 1;
   const Rows<const T> th = group_rows<const T>(theta, j0, cnt, a);
-  const Rows<T> u = group_rows<T>(U, j0, cnt, n);
+  const Rows<T> u = U ? group_rows<T>(U, j0, cnt, n) : Rows<T>{};
   alignas(32) T stack_sn[L * kFwdChunk], stack_cs[L * kFwdChunk];
   T* const cached = reinterpret_cast<T*>(cache);
   __m256d P[NH];  // P_{k-1} of the L units
@@ -223,17 +224,17 @@ void direction_forward_group(T* U, const T* theta, int64_t j0, int64_t cnt, int6
       for (int l = 0; l < L; ++l) v[l] = scan(sn + L * (i + l), cs + L * (i + l));
       if (packed)
         for (int l = 0; l < L; ++l) LT::store(packed + 2 * L * (k0 + i + l), v[l]);
-      store_block<T>(u, cnt, k0 + i, v);
+      if (U) store_block<T>(u, cnt, k0 + i, v);
     }
     for (int64_t i = full; i < len; ++i) {
       const V v = scan(sn + L * i, cs + L * i);
       if (packed) LT::store(packed + 2 * L * (k0 + i), v);
-      store_col<T>(u, cnt, k0 + i, v);
+      if (U) store_col<T>(u, cnt, k0 + i, v);
     }
   }
   const V last = LT::narrow(P);
   if (packed) LT::store(packed + 2 * L * (n - 1), last);
-  store_col<T>(u, cnt, n - 1, last);
+  if (U) store_col<T>(u, cnt, n - 1, last);
 }
 
 // Scratch of one backward group, in doubles: sin and cos (2·L·(n−1) storage values) and the
@@ -241,6 +242,68 @@ void direction_forward_group(T* U, const T* theta, int64_t j0, int64_t cnt, int6
 template <typename T>
 constexpr int64_t bwd_scratch_doubles(int64_t a) {
   return (2 * Lanes<T>::L * a * (int64_t)sizeof(T) + 7) / 8 + Lanes<T>::L * a + 4;
+}
+
+// float32 units with a short fan-in (n − 1 ≤ kFloatScanMax: the UCI layers, a 3×3 convolution
+// of ≤ 3 channels): the same recurrence in float, eight units per vector, no widening to double.
+// dθ is a gradient whose float32 GEMM part (D = G'ᵀ·X, a sum over the batch) already rounds far
+// more than a dozen float steps do; the forward's u(θ) keeps its double prefix products (§2), and
+// long fan-ins keep the double scan, where the rounding would grow with n.
+constexpr int64_t kFloatScanMax = 32;
+
+void direction_backward_group_f32(float* dtheta, const float* dU, const float* theta, int64_t j0,
+                                  int64_t cnt, int64_t n, double* scratch, const double* cache,
+                                  const float* r, double* gu, const float* gT) {
+  typedef Lanes<float> LT;
+  constexpr int L = LT::L;
+  const int64_t a = n - 1, aL = a & ~int64_t(L - 1);
+  float* const P = reinterpret_cast<float*>(scratch);  // [i][L]
+  float* const wsc = P + L * a;                          // sin, cos when there is no cache
+  const float* s = cache ? reinterpret_cast<const float*>(cache) : wsc;
+  const float* c = s + L * a;
+  const Rows<const float> th = group_rows<const float>(theta, j0, cnt, a);
+  const Rows<const float> g = group_rows<const float>(gT ? gT : dU, gT ? 0 : j0, cnt, gT ? 0 : n);
+  const Rows<float> d = group_rows<float>(dtheta, j0, cnt, a);
+  if (!cache) {
+    for (int64_t i = 0; i < aL; i += L) {
+      __m256 v[L];
+      load_block<float>(th, i, v);
+      for (int l = 0; l < L; ++l) LT::store(wsc + L * (i + l), v[l]);
+    }
+    for (int64_t i = aL; i < a; ++i) LT::store(wsc + L * i, load_col(th, i));
+    sincos_lanes<float>(wsc, wsc, wsc + L * a, L * a);
+  }
+  auto rl = [&](int64_t l) { return r && l < cnt ? r[j0 + l] : 1.0f; };
+  __m256 p = _mm256_setr_ps(rl(0), rl(1), rl(2), rl(3), rl(4), rl(5), rl(6), rl(7));
+  for (int64_t i = 0; i < a; ++i) {
+    _mm256_store_ps(P + L * i, p);  // r·P_{i-1}
+    p = _mm256_mul_ps(p, _mm256_load_ps(s + L * i));
+  }
+  __m256 R;
+  auto step = [&](int64_t i, __m256 gi) {
+    const __m256 ci = _mm256_load_ps(c + L * i), si = _mm256_load_ps(s + L * i);
+    const __m256 di = _mm256_mul_ps(_mm256_load_ps(P + L * i),
+                                    _mm256_fmsub_ps(ci, R, _mm256_mul_ps(si, gi)));
+    R = _mm256_fmadd_ps(si, R, _mm256_mul_ps(gi, ci));
+    return di;
+  };
+  auto gcol = [&](int64_t i) { return gT ? LT::load(gT + L * i) : load_col(g, i); };
+  R = gcol(n - 1);
+  for (int64_t i = a - 1; i >= aL; --i) store_col<float>(d, cnt, i, step(i, gcol(i)));
+  for (int64_t i0 = aL - L; i0 >= 0; i0 -= L) {
+    __m256 gv[L], dv[L];
+    if (gT)
+      for (int l = 0; l < L; ++l) gv[l] = LT::load(gT + L * (i0 + l));
+    else
+      load_block<float>(g, i0, gv);
+    for (int l = L - 1; l >= 0; --l) dv[l] = step(i0 + l, gv[l]);
+    store_block<float>(d, cnt, i0, dv);
+  }
+  if (gu) {
+    alignas(32) float t[L];
+    _mm256_store_ps(t, R);  // R_0 = g·u
+    for (int64_t l = 0; l < cnt; ++l) gu[j0 + l] = t[l];
+  }
 }
 
 // Division-free reverse recurrence (§4) for units j0 .. j0+cnt-1. scratch:
@@ -253,6 +316,9 @@ template <typename T>
 void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0, int64_t cnt,
                               int64_t n, double* scratch, const double* cache, const T* r,
                               double* gu, const T* gT = nullptr) {
+  if constexpr (std::is_same<T, float>::value)
+    if (n - 1 <= kFloatScanMax)
+      return direction_backward_group_f32(dtheta, dU, theta, j0, cnt, n, scratch, cache, r, gu, gT);
   typedef Lanes<T> LT;
   typedef typename LT::V V;
   constexpr int L = LT::L, NH = LT::NH;
@@ -327,7 +393,7 @@ void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0
 inline int64_t cache_offset(int64_t gi, int64_t n) { return 8 * (n - 1) * gi; }
 
 // packed (or NULL): the GEMM's packed W (gemm_internal.h: strips of two lane groups, [k][2·L]),
-// written besides U; a strip's second half past m is zeroed.
+// written besides U (NULL: only there); a strip's second half past m is zeroed.
 template <typename T>
 gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n, double* cache,
                                     T* packed = nullptr) {
@@ -1189,7 +1255,7 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_dense_forward_theta(gmpnn_dtype dt, void* 
 #if GMPNN_SIMD_SINCOS
   // Fan-in ≤ 16: u(θ) goes straight into the product's packed operand too (the GEMM skips its
   // pack of U); the same values as the two calls below.
-  if (n >= 2 && cols > 0 && gmpnn_cpu::dense_forward_packed_applies(rows, n) && U && theta && Y &&
+  if (n >= 2 && cols > 0 && gmpnn_cpu::dense_forward_packed_applies(rows, n) && theta && Y &&
       Z && X && lambda && check_epilogue("gmp_dense_forward", rows, cols, act) == GMPNN_OK) {
     GMPNN_DISPATCH_FLOAT(dt, "gmp_dense_forward", {
       T* bp = gmpnn_cpu::dense_pack_buffer<T>(gmpnn_cpu::dense_pack_len<T>(n, cols));
@@ -1202,6 +1268,17 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_dense_forward_theta(gmpnn_dtype dt, void* 
     });
   }
 #endif
+  // No U wanted: u(θ) into a scratch for the product.
+  std::vector<double> scratch;
+  if (!U && cols > 0 && n > 0) {
+    try {
+      scratch.resize((size_t)((cols * n * (dt == GMPNN_F32 ? 4 : 8) + 7) / 8));
+    } catch (const std::bad_alloc&) {
+      return gmpnn_set_error(GMPNN_E_OOM, "gmp_dense_forward_theta: scratch for u(theta) (%lld x %lld)",
+                             (long long)cols, (long long)n);
+    }
+    U = scratch.data();
+  }
   gmpnn_status st = gmpnn_cpu_gmp_direction_forward_cached(dt, U, cache, theta, cols, n);
   if (st != GMPNN_OK) return st;
   return gmpnn_cpu_gmp_dense_forward(dt, Y, Z, X, U, lambda, r, rows, n, cols, act);
@@ -1323,10 +1400,9 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_dense_backward(gmpnn_dtype dt, void* dX, v
       GMP_REQUIRE(dZ, op);
       GMP_REQUIRE(dY, op);
       GMP_REQUIRE(Z, op);
-      if (n > 0 && (dX || dWr || dr)) {
-        GMP_REQUIRE(W, op);
-        GMP_REQUIRE(X, op);
-      }
+      // W only for dX, and for dr without the scan (dr = Σ_k D_k·W_k + λ·S).
+      if (n > 0 && (dX || (dr && !want_dtheta))) GMP_REQUIRE(W, op);
+      if (n > 0 && (dX || dWr || dr)) GMP_REQUIRE(X, op);
       GMPNN_DISPATCH_FLOAT(dt, op, {
         return dense_backward_radius<T>(
             (T*)dX, (T*)dWr, want_dtheta ? (T*)dtheta : nullptr, (T*)dlambda, (T*)dr, (T*)dZ,

@@ -453,9 +453,19 @@ extern "C" gmpnn_status gmpnn_cuda_gmp_dense_forward_theta(gmpnn_dtype dt, void*
                                                            const void* theta, const void* lambda,
                                                            const void* r, int64_t rows, int64_t n,
                                                            int64_t cols, int act) {
+  // No U wanted: u(θ) into a scratch from the caching allocator (one stream: the block is
+  // reused only by work queued after this product).
+  void* scratch = nullptr;
+  if (!U && cols > 0 && n > 0) {
+    gmpnn_status st = scratch_alloc(&scratch, (size_t)(cols * n) * (dt == GMPNN_F32 ? 4 : 8),
+                                    "gmp_dense_forward_theta");
+    if (st != GMPNN_OK) return st;
+    U = scratch;
+  }
   gmpnn_status st = gmpnn_cuda_gmp_direction_forward_cached(dt, U, cache, theta, cols, n);
-  if (st != GMPNN_OK) return st;
-  return gmpnn_cuda_gmp_dense_forward(dt, Y, Z, X, U, lambda, r, rows, n, cols, act);
+  if (st == GMPNN_OK) st = gmpnn_cuda_gmp_dense_forward(dt, Y, Z, X, U, lambda, r, rows, n, cols, act);
+  if (scratch) scratch_free(scratch);
+  return st;
 }
 
 extern "C" gmpnn_status gmpnn_cuda_gmp_dense_backward(gmpnn_dtype dt, void* dX, void* dW,

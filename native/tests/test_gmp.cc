@@ -400,7 +400,8 @@ void check_backward(const std::vector<T>& th, int64_t m, int64_t n, uint64_t see
 
 template <typename T>
 void backward_cases(uint64_t seed) {
-  const int64_t ns[] = {2, 3, 17, 300};
+  // float32: n − 1 ≤ 32 scans in float, longer fan-ins in double (33 / 34 straddle the switch).
+  const int64_t ns[] = {2, 3, 17, 33, 34, 300};
   for (int64_t n : ns) {
     const int64_t m = 5;
     Rand rng(seed++);
@@ -903,6 +904,16 @@ void check_dense_forward_theta(int64_t rows, int64_t n, int64_t cols, int act, u
   CHECK_CLOSE(what, c.data(), wc.data(), c.size(), 0.0, 0.0);
   CHECK_CLOSE(what, Z.data(), wZ.data(), N, 0.0, 0.0);
   CHECK_CLOSE(what, Y.data(), wY.data(), N, 0.0, 0.0);
+  // U = NULL (no row-major u(θ) kept): the packed operand or a scratch, the same cache, Z and Y.
+  std::vector<T> Z2(N, nan), Y2(N, nan);
+  std::vector<double> c2(nc, -7.0);
+  CHECK_OK(gmpnn_cpu_gmp_dense_forward_theta(dt, Y2.data(), Z2.data(), nullptr, c2.data(), X.data(),
+                                             th.data(), lam.data(), r.data(), rows, n, cols, act));
+  std::snprintf(what, sizeof what, "dense forward theta, U NULL, %s rows=%lld n=%lld cols=%lld act=%d",
+                sizeof(T) == 4 ? "f32" : "f64", (long long)rows, (long long)n, (long long)cols, act);
+  CHECK_CLOSE(what, c2.data(), wc.data(), c2.size(), 0.0, 0.0);
+  CHECK_CLOSE(what, Z2.data(), wZ.data(), N, 0.0, 0.0);
+  CHECK_CLOSE(what, Y2.data(), wY.data(), N, 0.0, 0.0);
 }
 
 // Fan-in ≤ 16 with 4+ rows writes u(θ) into the product's packed operand as well: an odd and an
@@ -997,12 +1008,13 @@ void check_dense_backward(int64_t rows, int64_t n, int64_t cols, int act, bool g
     CHECK_CLOSE(what, dth.data(), wdth.data(), dth.size(), 4 * atol_w * n, 4 * eps);
     // Without the cache the call gives the same dθ and dr bit for bit: the cached sin/cos are
     // the ones the scan computes. (The same dX argument: it decides between the fused and the
-    // separate route, whose dU sums round differently.)
+    // separate route, whose dU sums round differently.) Without dX, W is not read: NULL.
     std::vector<T> dth2(dth.size(), nan), dr2(cols, nan), dW2(dW.size(), nan), dZ2(N, nan),
         dX2(dX.size(), nan);
     CHECK_OK(gmpnn_cpu_gmp_dense_backward(dt, want_dx ? dX2.data() : nullptr, dW2.data(),
                                           dth2.data(), nullptr, dr2.data(),
-                                          dZ2.data(), dY.data(), Z.data(), X.data(), W.data(),
+                                          dZ2.data(), dY.data(), Z.data(), X.data(),
+                                          want_dx ? W.data() : nullptr,
                                           th.data(), nullptr, lambda.data(), rp, rows, n, cols,
                                           act));
     CHECK_CLOSE(what, dth2.data(), dth.data(), dth.size(), 0.0, 0.0);
@@ -1042,6 +1054,11 @@ GMPNN_TEST(gmp_dense_backward) {
   // dr without lambda.
   CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, a, nullptr, a, a, a, a, a, a, a, nullptr,
                                      nullptr, nullptr, a, 1, 2, 1, 0) == GMPNN_E_ARG);
+  // W NULL where it is read: dX, and dr without dθ.
+  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, a, a, a, a, a, a, a, a, nullptr, a, nullptr, a,
+                                     a, 1, 2, 1, 0) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, nullptr, a, nullptr, a, a, a, a, a, a, nullptr, a,
+                                     nullptr, a, a, 1, 2, 1, 0) == GMPNN_E_ARG);
 }
 
 GMPNN_TEST(gmp_epilogue_sizes) {

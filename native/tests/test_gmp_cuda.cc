@@ -209,6 +209,14 @@ void run_dense_forward_theta() {
                   tol<T>() * std::sqrt((double)n + 1), tol<T>());
       CHECK_CLOSE(("dense forward theta Y" + what).c_str(), dY.down().data(), wY.data(), ne,
                   tol<T>() * std::sqrt((double)n + 1), tol<T>());
+      // U = NULL: u(θ) into a scratch, the same Z and Y.
+      Dev<T> dZ2(nans<T>(ne)), dY2(nans<T>(ne));
+      CHECK_OK(gmpnn_cuda_gmp_dense_forward_theta(dtype_of<T>(), dY2.p, dZ2.p, nullptr, nullptr,
+                                                  dX.p, dth.p, dl.p, dr.p, rows, n, cols, act));
+      CHECK_CLOSE(("dense forward theta, U NULL, Z" + what).c_str(), dZ2.down().data(),
+                  wZ.data(), ne, tol<T>() * std::sqrt((double)n + 1), tol<T>());
+      CHECK_CLOSE(("dense forward theta, U NULL, Y" + what).c_str(), dY2.down().data(),
+                  wY.data(), ne, tol<T>() * std::sqrt((double)n + 1), tol<T>());
     }
 }
 

@@ -131,25 +131,27 @@ export function gmpLinear(
   const code = ACT[activation];
   const inputs = theta ? [x, theta, lambda, radius] : [x, lambda, radius];
   const grad = needsGrad(...inputs);
-  let U: Tensor;
+  let U: Tensor | null;
   let cache: Tensor | null = null;
   let y: Tensor, z: Tensor;
   if (theta) {
     const ws = workspace && gmpWorkspaceFits(workspace, theta) ? workspace : null;
-    U = ws ? ws.u : empty([m, n], theta.dtype, theta.device);
+    // The backward reads u(θ) only for dx, and for dr when θ is frozen (gmp.h); otherwise the
+    // kernel skips writing it (a first layer's step, inference).
+    const keepU = grad && (needsGrad(x) || (needsGrad(radius) && !needsGrad(theta)));
+    U = keepU ? (ws ? ws.u : empty([m, n], theta.dtype, theta.device)) : null;
     if (needsGrad(theta)) cache = ws ? ws.cache : directionCache(theta);
     const B = x.shape[0];
     z = empty([B, m], x.dtype, x.device);
     y = empty([B, m], x.dtype, x.device);
     callNative(() =>
       native.gmpDenseForwardTheta(
-        y.buffer(), z.buffer(), U.buffer(), cache ? cache.buffer() : null, x.buffer(op), theta.buffer(op),
+        y.buffer(), z.buffer(), U ? U.buffer() : null, cache ? cache.buffer() : null, x.buffer(op), theta.buffer(op),
         lambda.buffer(op), radius.buffer(op), B, n, m, code,
       ),
     );
     if (!grad) {
       z.dispose();
-      if (!ws) U.dispose();
       return y;
     }
   } else {
@@ -161,9 +163,12 @@ export function gmpLinear(
     }
   }
   const dUScratch = theta && workspace && gmpWorkspaceFits(workspace, theta) ? workspace.dU : null;
+  // What the backward computes is fixed here, with the forward that decided whether U was kept.
+  const wantX = x.requiresGrad, wantTheta = theta !== null && theta.requiresGrad;
+  const wantLambda = lambda.requiresGrad, wantR = radius.requiresGrad;
   return record(y, op, inputs, (gy) => {
-    const gmp = { theta, cache, lambda, r: radius, wantTheta: theta !== null && theta.requiresGrad, wantR: radius.requiresGrad };
-    const d = denseBackwardRaw(gy, z, x, U, gmp, code, op, { x: x.requiresGrad, w: false, lambda: lambda.requiresGrad }, dUScratch);
+    const gmp = { theta, cache, lambda, r: radius, wantTheta, wantR };
+    const d = denseBackwardRaw(gy, z, x, U, gmp, code, op, { x: wantX, w: false, lambda: wantLambda }, dUScratch);
     return theta ? [d.dx, d.dtheta, d.dlambda, d.dr] : [d.dx, d.dlambda, d.dr];
   });
 }

@@ -103,15 +103,15 @@ export interface DenseBackwardGmp {
 /**
  * @internal The dense layer's backward in one native call (gmp_dense_backward): dx = G_Z·W,
  * dw = G_Zᵀ·X, dλ and (GmP) dr and dθ, each only when wanted. With θ, dw is scratch for dU and
- * not returned.
+ * not returned. w may be null where the kernel does not read it (no dx, and dθ computed or no dr).
  */
 export function denseBackwardRaw(
-  gy: Tensor, z: Tensor, x: Tensor, w: Tensor, gmp: DenseBackwardGmp | null, act: number, op: string,
+  gy: Tensor, z: Tensor, x: Tensor, w: Tensor | null, gmp: DenseBackwardGmp | null, act: number, op: string,
   want: { x: boolean; w: boolean; lambda: boolean },
   dUScratch: Tensor | null = null,
 ): { dx: Tensor | null; dw: Tensor | null; dlambda: Tensor | null; dr: Tensor | null; dtheta: Tensor | null } {
   const [B, n] = x.shape;
-  const m = w.shape[0];
+  const m = z.shape[1];
   const e = (shape: number[]): Tensor => empty(shape, x.dtype, x.device);
   const wantTheta = !!gmp && gmp.theta !== null && gmp.wantTheta;
   const dz = e([B, m]); // G_Z, scratch
@@ -124,7 +124,7 @@ export function denseBackwardRaw(
   callNative(() =>
     native.gmpDenseBackward(
       dx ? dx.buffer() : null, dw ? dw.buffer() : null, dtheta ? dtheta.buffer() : null, dlambda ? dlambda.buffer() : null, dr ? dr.buffer() : null,
-      dz.buffer(), gy.buffer(op), z.buffer(op), x.buffer(op), w.buffer(op), gmp?.theta ? gmp.theta.buffer(op) : null,
+      dz.buffer(), gy.buffer(op), z.buffer(op), x.buffer(op), w ? w.buffer(op) : null, gmp?.theta ? gmp.theta.buffer(op) : null,
       gmp?.cache ? gmp.cache.buffer() : null, gmp ? gmp.lambda.buffer(op) : null, gmp ? gmp.r.buffer(op) : null, B, n, m, act,
     ),
   );

@@ -124,6 +124,32 @@ describe('GmP layer workspace (u(θ), sin/cos cache, dU reused across steps)', (
     const want = layer.parameters().map((p) => Array.from(p.grad!.dataSync()));
     expect(got).to.deep.equal(want);
   });
+  it('u(θ) is left out where the backward does not read it, with the same values', () => {
+    // x without a gradient (a first layer) and inference leave u(θ) unwritten (gmp.h); a frozen
+    // θ keeps it, since dr then comes from W. Each against the layer with everything wanted.
+    g.manualSeed(13);
+    const layer = new g.nn.Linear(6, 5, { parameterization: 'gmp', activation: 'relu', ...f64 });
+    g.assign(layer.lambda!, [0.2, -0.1, 0.05, 0.3, -0.25]);
+    const x = g.randn([9, 6], { ...f64, seed: 3 });
+    const run = (xGrad: boolean, thetaGrad: boolean): number[][] => {
+      layer.parameters().forEach((p) => { p.grad?.dispose(); p.grad = null; });
+      layer.theta!.requiresGrad = thetaGrad;
+      const xi = x.detach();
+      xi.requiresGrad = xGrad;
+      const y = layer.forward(xi);
+      weightedLoss(y).backward();
+      const grads = [layer.lambda!.grad!, layer.radius!.grad!, ...(thetaGrad ? [layer.theta!.grad!] : [])];
+      return [y, ...grads].map((t) => Array.from(t.dataSync()));
+    };
+    const all = run(true, true);
+    const close = (got: number[][], want: number[][]): void =>
+      got.forEach((a, i) => expectClose(a, want[i], 1e-13, 1e-12));
+    close(run(false, true), all);
+    close(run(false, false), all.slice(0, 3));
+    layer.theta!.requiresGrad = true;
+    const yEval = g.noGrad(() => layer.forward(x));
+    expect(Array.from(yEval.dataSync())).to.deep.equal(all[0]);
+  });
   it('dispose() frees it, also through a parent module', () => {
     const before = g.memory().numTensors;
     const model = g.models.mlp({ inFeatures: 7, hidden: 8, out: 1, parameterization: 'gmp' });

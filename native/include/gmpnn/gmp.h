@@ -78,8 +78,10 @@ gmpnn_status gmpnn_cuda_gmp_dense_forward(gmpnn_dtype dt, void* Y, void* Z, cons
 
 /* The GmP dense layer's forward in one call: U [cols, n] = u(θ) from theta [cols, n-1] (n >= 2),
  * with the sin/cos cache as gmp_direction_forward_cached (cache may be NULL), then
- * gmp_dense_forward with W = U. U is an output (the backward's W). One binding call per layer
- * instead of two. */
+ * gmp_dense_forward with W = U. U is an output (the backward's W), or NULL when no one needs it:
+ * a backward without dX that computes dθ (or no dr) does not read W, and an inference forward
+ * has no backward. The CPU then writes u(θ) only into the product's packed operand (fan-in ≤ 16)
+ * or a scratch; CUDA into a scratch. One binding call per layer instead of two. */
 gmpnn_status gmpnn_cpu_gmp_dense_forward_theta(gmpnn_dtype dt, void* Y, void* Z, void* U,
                                                double* cache, const void* X, const void* theta,
                                                const void* lambda, const void* r, int64_t rows,
@@ -102,7 +104,8 @@ gmpnn_status gmpnn_cuda_gmp_dense_forward_theta(gmpnn_dtype dt, void* Y, void* Z
  * GmP (theta != NULL, W = u(θ), n >= 2): dW is the caller's scratch (∂L/∂U up to r, or left
  * unwritten) and dtheta [cols, n-1] receives the reverse scan of gmp_direction_backward;
  * dtheta = NULL skips both; cache is what gmp_direction_forward_cached wrote for this theta, or
- * NULL. theta = NULL (SP/WN): dW is the weight gradient itself and dtheta, cache are ignored.
+ * NULL. W is read only for dX, and for dr when dθ is not computed (then dr = Σ_k D_k·W_k + λ·S);
+ * otherwise it may be NULL (the forward_theta that left no U). theta = NULL (SP/WN): dW is the weight gradient itself and dtheta, cache are ignored.
  * The same values as the separate calls up to the summation order of D = G'ᵀ·X: without dX and
  * with 2 <= n <= 16 (a first layer) the CPU forms G', S and D in one pass over dY and Z (dZ not
  * written; dlambda and S in the separate calls' order, bit for bit), and dθ and dr do not depend
