@@ -54,7 +54,8 @@ inline double store<double>(double v) {
 // ------------------------------------------------------------------------------ direction
 //
 // sin/cos are computed in a vectorized pass (simd_math.h) into small buffers, then the sequential
-// prefix product and reverse recurrence run over those buffers in double. With AVX2 the units are
+// prefix product and reverse recurrence run over those buffers in double (the recurrence of a
+// float32 fan-in ≤ 33 in float: direction_backward_group_f32). With AVX2 the units are
 // processed a SIMD register's worth at a time, one unit per lane (float64: four, float32: eight):
 // angles are transposed in L×L blocks into a [k][lane] buffer, so the sin/cos pass is a plain
 // vector pass in the storage type and each step of the scans is one double vector operation per
