@@ -77,6 +77,7 @@ struct Lanes<double> {
   typedef __m256d V;
   static V load(const double* p) { return _mm256_loadu_pd(p); }
   static void store(double* p, V v) { _mm256_storeu_pd(p, v); }
+  static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
   static void transpose(V* v) { transpose4(v[0], v[1], v[2], v[3]); }
   static void widen(V v, __m256d* d) { d[0] = v; }
   static V narrow(const __m256d* d) { return d[0]; }
@@ -87,6 +88,7 @@ struct Lanes<float> {
   typedef __m256 V;
   static V load(const float* p) { return _mm256_loadu_ps(p); }
   static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
   static void transpose(V* v) { transpose8(v); }
   static void widen(V v, __m256d* d) {
     d[0] = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
@@ -179,7 +181,8 @@ constexpr int64_t kFwdChunk = 32;
 // With a cache (the group's 2·L·(n−1) values of the storage type, 8·(n−1) doubles' worth: sin
 // then cos, each [k][lane]) the sin/cos go there instead of the stack, whole, for the backward to
 // reuse. float32 layers take sin/cos at float accuracy (sincos8f_ps); the prefix products stay in
-// double either way. The forward, the cached and the uncached backward all use the same sincos,
+// double either way, and u_k = P_{k−1}·cos θ_k is one multiply in the storage type by P rounded to
+// it (float32: one more rounding than the double product, and no widening of cos θ). The forward, the cached and the uncached backward all use the same sincos,
 // so dθ does not depend on the cache.
 // With packed (this group's half of a strip of the GEMM's packed W, consecutive k 2·L values
 // apart: see gemm_internal.h) u(θ) also goes there as the scan leaves it, [k][lane]; U may then
@@ -199,14 +202,11 @@ void direction_forward_group(T* U, const T* theta, int64_t j0, int64_t cnt, int6
   for (int h = 0; h < NH; ++h) P[h] = _mm256_set1_pd(1.0);
   // u_k = P_{k-1}·cos θ_k, then P_k = P_{k-1}·sin θ_k
   auto scan = [&](const T* sk, const T* ck) {
-    __m256d sd[NH], cd[NH], v[NH];
+    __m256d sd[NH];
     LT::widen(LT::load(sk), sd);
-    LT::widen(LT::load(ck), cd);
-    for (int h = 0; h < NH; ++h) {
-      v[h] = _mm256_mul_pd(P[h], cd[h]);
-      P[h] = _mm256_mul_pd(P[h], sd[h]);
-    }
-    return LT::narrow(v);
+    const V v = LT::mul(LT::narrow(P), LT::load(ck));
+    for (int h = 0; h < NH; ++h) P[h] = _mm256_mul_pd(P[h], sd[h]);
+    return v;
   };
   for (int64_t k0 = 0; k0 < a; k0 += kFwdChunk) {
     const int64_t len = std::min(kFwdChunk, a - k0), full = len & ~int64_t(L - 1);
