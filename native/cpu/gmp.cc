@@ -218,7 +218,16 @@ void direction_forward_group(T* U, const T* theta, int64_t j0, int64_t cnt, int6
       load_block<T>(th, k0 + i, v);
       for (int l = 0; l < L; ++l) LT::store(sn + L * (i + l), v[l]);
     }
-    for (int64_t i = full; i < len; ++i) LT::store(sn + L * i, load_col(th, k0 + i));
+    if (len > full && k0 + len >= L) {
+      // The last len − full columns from one transposed block that ends at the chunk's end (its
+      // first columns are read again, harmlessly): a block costs about what two gathered
+      // columns do.
+      V v[L];
+      load_block<T>(th, k0 + len - L, v);
+      for (int64_t i = full; i < len; ++i) LT::store(sn + L * i, v[i - (len - L)]);
+    } else {
+      for (int64_t i = full; i < len; ++i) LT::store(sn + L * i, load_col(th, k0 + i));
+    }
     sincos_lanes<T>(sn, sn, cs, L * len);
     for (int64_t i = 0; i < full; i += L) {
       V v[L];
@@ -278,11 +287,11 @@ void direction_backward_group_f32(float* dtheta, const float* dU, const float* t
   __m256 p = _mm256_setr_ps(rl(0), rl(1), rl(2), rl(3), rl(4), rl(5), rl(6), rl(7));
   for (int64_t i = 0; i < a; ++i) {
     _mm256_store_ps(P + L * i, p);  // r·P_{i-1}
-    p = _mm256_mul_ps(p, _mm256_load_ps(s + L * i));
+    p = _mm256_mul_ps(p, LT::load(s + L * i));  // the caller's cache: 8-byte alignment only
   }
   __m256 R;
   auto step = [&](int64_t i, __m256 gi) {
-    const __m256 ci = _mm256_load_ps(c + L * i), si = _mm256_load_ps(s + L * i);
+    const __m256 ci = LT::load(c + L * i), si = LT::load(s + L * i);
     const __m256 di = _mm256_mul_ps(_mm256_load_ps(P + L * i),
                                     _mm256_fmsub_ps(ci, R, _mm256_mul_ps(si, gi)));
     R = _mm256_fmadd_ps(si, R, _mm256_mul_ps(gi, ci));

@@ -949,12 +949,14 @@ void check_dense_backward(int64_t rows, int64_t n, int64_t cols, int act, bool g
   std::vector<T> X = rng.vec<T>((size_t)(rows * n)), th = rng.vec<T>((size_t)(cols * (n - 1)), 0, 3),
                  W((size_t)(cols * n)), Z(N), dY = rng.vec<T>(N),
                  r = rng.vec<T>((size_t)cols, -1.5, 1.5), lambda = rng.vec<T>((size_t)cols);
-  // The sin/cos cache as the forward leaves it (the U it writes must not change either).
-  std::vector<double> cache((size_t)gmpnn_gmp_direction_cache_len(cols, n), 0.0);
+  // The sin/cos cache as the forward leaves it (the U it writes must not change either). It
+  // starts one double into its storage: the C ABI promises only a double's alignment.
+  std::vector<double> cache_store((size_t)gmpnn_gmp_direction_cache_len(cols, n) + 4, 0.0);
+  double* const cache_p = cache_store.data() + ((uintptr_t)cache_store.data() % 32 == 0 ? 1 : 0);
   if (gmp) {
     CHECK_OK(gmpnn_cpu_gmp_direction_forward(dt, W.data(), th.data(), cols, n));
     std::vector<T> W2(W.size(), std::numeric_limits<T>::quiet_NaN());
-    CHECK_OK(gmpnn_cpu_gmp_direction_forward_cached(dt, W2.data(), cache.data(), th.data(), cols, n));
+    CHECK_OK(gmpnn_cpu_gmp_direction_forward_cached(dt, W2.data(), cache_p, th.data(), cols, n));
     CHECK_CLOSE("direction forward with cache", W2.data(), W.data(), W.size(), 0.0, 0.0);
   } else
     W = rng.vec<T>((size_t)(cols * n));
@@ -983,7 +985,7 @@ void check_dense_backward(int64_t rows, int64_t n, int64_t cols, int act, bool g
                                         gmp ? dth.data() : nullptr, dl.data(),
                                         has_r ? dr.data() : nullptr, dZ.data(), dY.data(), Z.data(),
                                         X.data(), W.data(), gmp ? th.data() : nullptr,
-                                        use_cache ? cache.data() : nullptr, lambda.data(), rp,
+                                        use_cache ? cache_p : nullptr, lambda.data(), rp,
                                         rows, n, cols, act));
   const bool f32 = sizeof(T) == 4;
   const double eps = f32 ? 2e-6 : 1e-14;
