@@ -254,6 +254,22 @@ constexpr int64_t bwd_scratch_doubles(int64_t a) {
   return (2 * Lanes<T>::L * a * (int64_t)sizeof(T) + 7) / 8 + Lanes<T>::L * a + 4;
 }
 
+// The backward without a cache: a group's a angles transposed into [i][lane] in w, then their
+// sin and cos in one pass (w: sin, w + L·a: cos), as the forward group takes them.
+template <typename T>
+void group_sincos(const Rows<const T>& th, int64_t a, T* w) {
+  typedef Lanes<T> LT;
+  constexpr int L = LT::L;
+  const int64_t aL = a & ~int64_t(L - 1);
+  for (int64_t i = 0; i < aL; i += L) {
+    typename LT::V v[L];
+    load_block<T>(th, i, v);
+    for (int l = 0; l < L; ++l) LT::store(w + L * (i + l), v[l]);
+  }
+  for (int64_t i = aL; i < a; ++i) LT::store(w + L * i, load_col(th, i));
+  sincos_lanes<T>(w, w, w + L * a, L * a);
+}
+
 // float32 units with a short fan-in (n − 1 ≤ kFloatScanMax: the UCI layers, a 3×3 convolution
 // of ≤ 3 channels): the same recurrence in float, eight units per vector, no widening to double.
 // dθ is a gradient whose float32 GEMM part (D = G'ᵀ·X, a sum over the batch) already rounds far
@@ -274,15 +290,7 @@ void direction_backward_group_f32(float* dtheta, const float* dU, const float* t
   const Rows<const float> th = group_rows<const float>(theta, j0, cnt, a);
   const Rows<const float> g = group_rows<const float>(gT ? gT : dU, gT ? 0 : j0, cnt, gT ? 0 : n);
   const Rows<float> d = group_rows<float>(dtheta, j0, cnt, a);
-  if (!cache) {
-    for (int64_t i = 0; i < aL; i += L) {
-      __m256 v[L];
-      load_block<float>(th, i, v);
-      for (int l = 0; l < L; ++l) LT::store(wsc + L * (i + l), v[l]);
-    }
-    for (int64_t i = aL; i < a; ++i) LT::store(wsc + L * i, load_col(th, i));
-    sincos_lanes<float>(wsc, wsc, wsc + L * a, L * a);
-  }
+  if (!cache) group_sincos<float>(th, a, wsc);
   auto rl = [&](int64_t l) { return r && l < cnt ? r[j0 + l] : 1.0f; };
   __m256 p = _mm256_setr_ps(rl(0), rl(1), rl(2), rl(3), rl(4), rl(5), rl(6), rl(7));
   for (int64_t i = 0; i < a; ++i) {
@@ -340,16 +348,7 @@ void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0
   const Rows<const T> th = group_rows<const T>(theta, j0, cnt, a);
   const Rows<const T> g = group_rows<const T>(gT ? gT : dU, gT ? 0 : j0, cnt, gT ? 0 : n);
   const Rows<T> d = group_rows<T>(dtheta, j0, cnt, a);
-  if (!cache) {
-    // The angles transposed into [i][lane], then sin/cos in one pass (see the forward group).
-    for (int64_t i = 0; i < aL; i += L) {
-      V v[L];
-      load_block<T>(th, i, v);
-      for (int l = 0; l < L; ++l) LT::store(wsc + L * (i + l), v[l]);
-    }
-    for (int64_t i = aL; i < a; ++i) LT::store(wsc + L * i, load_col(th, i));
-    sincos_lanes<T>(wsc, wsc, wsc + L * a, L * a);
-  }
+  if (!cache) group_sincos<T>(th, a, wsc);
   // The prefix products P_{i-1} (times r).
   // (Built in registers: a vector load of just-stored scalars stalls store forwarding.)
   __m256d p[NH];
