@@ -254,6 +254,29 @@ constexpr int64_t bwd_scratch_doubles(int64_t a) {
   return (2 * Lanes<T>::L * a * (int64_t)sizeof(T) + 7) / 8 + Lanes<T>::L * a + 4;
 }
 
+// The reverse sweep of a group's dθ (§4), given step(i, g_i), which advances the recurrence by
+// angle i and returns dθ_i: the a mod L highest angles one at a time, then blocks of L with
+// transposed loads of dU (or plain loads of gT) and transposed stores of dθ. Always inlined: the
+// recurrence's state lives in the caller's registers (a call measured 2× slower).
+template <typename T, typename Step>
+__attribute__((always_inline)) inline void reverse_sweep(const Rows<const T>& g, const T* gT, const Rows<T>& d, int64_t cnt, int64_t a,
+                   Step&& step) {
+  typedef Lanes<T> LT;
+  constexpr int L = LT::L;
+  const int64_t aL = a & ~int64_t(L - 1);
+  for (int64_t i = a - 1; i >= aL; --i)
+    store_col<T>(d, cnt, i, step(i, gT ? LT::load(gT + L * i) : load_col(g, i)));
+  for (int64_t i0 = aL - L; i0 >= 0; i0 -= L) {
+    typename LT::V gv[L], dv[L];
+    if (gT)
+      for (int l = 0; l < L; ++l) gv[l] = LT::load(gT + L * (i0 + l));
+    else
+      load_block<T>(g, i0, gv);
+    for (int l = L - 1; l >= 0; --l) dv[l] = step(i0 + l, gv[l]);
+    store_block<T>(d, cnt, i0, dv);
+  }
+}
+
 // The backward without a cache: a group's a angles transposed into [i][lane] in w, then their
 // sin and cos in one pass (w: sin, w + L·a: cos), as the forward group takes them.
 template <typename T>
@@ -282,7 +305,7 @@ void direction_backward_group_f32(float* dtheta, const float* dU, const float* t
                                   const float* r, double* gu, const float* gT) {
   typedef Lanes<float> LT;
   constexpr int L = LT::L;
-  const int64_t a = n - 1, aL = a & ~int64_t(L - 1);
+  const int64_t a = n - 1;
   float* const P = reinterpret_cast<float*>(scratch);  // [i][L]
   float* const wsc = P + L * a;                          // sin, cos when there is no cache
   const float* s = cache ? reinterpret_cast<const float*>(cache) : wsc;
@@ -305,18 +328,8 @@ void direction_backward_group_f32(float* dtheta, const float* dU, const float* t
     R = _mm256_fmadd_ps(si, R, _mm256_mul_ps(gi, ci));
     return di;
   };
-  auto gcol = [&](int64_t i) { return gT ? LT::load(gT + L * i) : load_col(g, i); };
-  R = gcol(n - 1);
-  for (int64_t i = a - 1; i >= aL; --i) store_col<float>(d, cnt, i, step(i, gcol(i)));
-  for (int64_t i0 = aL - L; i0 >= 0; i0 -= L) {
-    __m256 gv[L], dv[L];
-    if (gT)
-      for (int l = 0; l < L; ++l) gv[l] = LT::load(gT + L * (i0 + l));
-    else
-      load_block<float>(g, i0, gv);
-    for (int l = L - 1; l >= 0; --l) dv[l] = step(i0 + l, gv[l]);
-    store_block<float>(d, cnt, i0, dv);
-  }
+  R = gT ? LT::load(gT + L * a) : load_col(g, a);  // g_n
+  reverse_sweep<float>(g, gT, d, cnt, a, step);
   if (gu) {
     alignas(32) float t[L];
     _mm256_store_ps(t, R);  // R_0 = g·u
@@ -340,7 +353,7 @@ void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0
   typedef Lanes<T> LT;
   typedef typename LT::V V;
   constexpr int L = LT::L, NH = LT::NH;
-  const int64_t a = n - 1, aL = a & ~int64_t(L - 1);
+  const int64_t a = n - 1;
   double* P = scratch;  // [i][L] doubles
   T* const wsc = reinterpret_cast<T*>(scratch + L * a);
   const T* s = cache ? reinterpret_cast<const T*>(cache) : wsc;
@@ -376,20 +389,8 @@ void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0
     }
     return LT::narrow(di);
   };
-  // The a mod L highest angles one at a time, then blocks of L with transposed loads of dU (or
-  // plain loads of gT) and transposed stores of dθ.
-  auto gcol = [&](int64_t i) { return gT ? LT::load(gT + L * i) : load_col(g, i); };
-  LT::widen(gcol(n - 1), R);
-  for (int64_t i = a - 1; i >= aL; --i) store_col<T>(d, cnt, i, step(i, gcol(i)));
-  for (int64_t i0 = aL - L; i0 >= 0; i0 -= L) {
-    V gv[L], dv[L];
-    if (gT)
-      for (int l = 0; l < L; ++l) gv[l] = LT::load(gT + L * (i0 + l));
-    else
-      load_block<T>(g, i0, gv);
-    for (int l = L - 1; l >= 0; --l) dv[l] = step(i0 + l, gv[l]);
-    store_block<T>(d, cnt, i0, dv);
-  }
+  LT::widen(gT ? LT::load(gT + L * a) : load_col(g, a), R);  // g_n
+  reverse_sweep<T>(g, gT, d, cnt, a, step);
   if (gu) {
     alignas(32) double t[L];
     for (int h = 0; h < NH; ++h) _mm256_store_pd(t + 4 * h, R[h]);  // R_0 = g·u
