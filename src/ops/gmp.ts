@@ -134,8 +134,8 @@ export function gmpLinear(
   let U: Tensor | null;
   let cache: Tensor | null = null;
   let y: Tensor, z: Tensor;
+  const ws = theta && workspace && gmpWorkspaceFits(workspace, theta) ? workspace : null;
   if (theta) {
-    const ws = workspace && gmpWorkspaceFits(workspace, theta) ? workspace : null;
     // The backward reads u(θ) only for dx, and for dr when θ is frozen (gmp.h); otherwise the
     // kernel skips writing it (a first layer's step, inference).
     const keepU = grad && (needsGrad(x) || (needsGrad(radius) && !needsGrad(theta)));
@@ -162,7 +162,7 @@ export function gmpLinear(
       return y;
     }
   }
-  const dUScratch = theta && workspace && gmpWorkspaceFits(workspace, theta) ? workspace.dU : null;
+  const dUScratch = ws ? ws.dU : null;
   // What the backward computes is fixed here, with the forward that decided whether U was kept.
   const wantX = x.requiresGrad, wantTheta = theta !== null && theta.requiresGrad;
   const wantLambda = lambda.requiresGrad, wantR = radius.requiresGrad;
