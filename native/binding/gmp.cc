@@ -129,8 +129,9 @@ Napi::Value DenseForward(const Napi::CallbackInfo& info) {
 Napi::Value DenseForwardTheta(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "gmpDenseForwardTheta";
-  Buffer *Y = ArgBuffer(info, 0, op), *Z = ArgBuffer(info, 1, op), *U = ArgBuffer(info, 2, op, true),
-         *cache = ArgBuffer(info, 3, op, true), *X = ArgBuffer(info, 4, op),
+  Buffer *Y = ArgBuffer(info, 0, op), *Z = ArgBuffer(info, 1, op),
+         *U = ArgBuffer(info, 2, op, true), *cache = ArgBuffer(info, 3, op, true),
+         *X = ArgBuffer(info, 4, op),
          *theta = ArgBuffer(info, 5, op), *lambda = ArgBuffer(info, 6, op),
          *r = ArgBuffer(info, 7, op);
   int64_t rows = ArgInt(info, 8, op), n = ArgInt(info, 9, op), cols = ArgInt(info, 10, op),
@@ -146,8 +147,8 @@ Napi::Value DenseForwardTheta(const Napi::CallbackInfo& info) {
   Fits(env, op, "r", r, cols);
   CheckCache(env, op, cache, Z, cols, n);
   GMPNN_CALL(env, Z->device(), gmp_dense_forward_theta, Z->dtype(), Y->data(), Z->data(),
-             U ? U->data() : nullptr, cache ? (double*)cache->data() : nullptr, X->data(), theta->data(),
-             lambda->data(), r->data(), rows, n, cols, (int)act);
+             U ? U->data() : nullptr, cache ? (double*)cache->data() : nullptr, X->data(),
+             theta->data(), lambda->data(), r->data(), rows, n, cols, (int)act);
   return env.Undefined();
 }
 

@@ -1051,7 +1051,8 @@ void pack_rows_b(T* bp, const Operand<T>& b, int64_t N, int64_t K) {
     for (int64_t k0 = 0; k0 < K; k0 += VL) {
       const int64_t nk = std::min(VL, K - k0);
       V v[VL];
-      for (int64_t r = 0; r < VL; ++r) v[r] = r < nr ? load_lane_vec(b.p + (j0 + r) * b.ld + k0, nk, 0) : V{};
+      for (int64_t r = 0; r < VL; ++r)
+        v[r] = r < nr ? load_lane_vec(b.p + (j0 + r) * b.ld + k0, nk, 0) : V{};
       if constexpr (sizeof(T) == 4) {
         transpose8(reinterpret_cast<__m256*>(v));
       } else {

@@ -181,9 +181,10 @@ constexpr int64_t kFwdChunk = 32;
 // With a cache (the group's 2·L·(n−1) values of the storage type, 8·(n−1) doubles' worth: sin
 // then cos, each [k][lane]) the sin/cos go there instead of the stack, whole, for the backward to
 // reuse. float32 layers take sin/cos at float accuracy (sincos8f_ps); the prefix products stay in
-// double either way, and u_k = P_{k−1}·cos θ_k is one multiply in the storage type by P rounded to
-// it (float32: one more rounding than the double product, and no widening of cos θ). The forward, the cached and the uncached backward all use the same sincos,
-// so dθ does not depend on the cache.
+// double either way, and u_k = P_{k−1}·cos θ_k is one multiply in the storage type by P rounded
+// to it (float32: one more rounding than the double product, and no widening of cos θ). The
+// forward, the cached and the uncached backward all use the same sincos, so dθ does not depend on
+// the cache.
 // With packed (this group's half of a strip of the GEMM's packed W, consecutive k 2·L values
 // apart: see gemm_internal.h) u(θ) also goes there as the scan leaves it, [k][lane]; U may then
 // be NULL (no row-major copy: its transposes and scalar stores are a sixth of the group's work).
@@ -259,8 +260,9 @@ constexpr int64_t bwd_scratch_doubles(int64_t a) {
 // transposed loads of dU (or plain loads of gT) and transposed stores of dθ. Always inlined: the
 // recurrence's state lives in the caller's registers (a call measured 2× slower).
 template <typename T, typename Step>
-__attribute__((always_inline)) inline void reverse_sweep(const Rows<const T>& g, const T* gT, const Rows<T>& d, int64_t cnt, int64_t a,
-                   Step&& step) {
+__attribute__((always_inline)) inline void reverse_sweep(const Rows<const T>& g, const T* gT,
+                                                         const Rows<T>& d, int64_t cnt, int64_t a,
+                                                         Step&& step) {
   typedef Lanes<T> LT;
   constexpr int L = LT::L;
   const int64_t aL = a & ~int64_t(L - 1);
@@ -421,7 +423,8 @@ gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n, 
     }
   });
   if (packed && ng % 2 == 1)
-    for (int64_t k = 0; k < n; ++k) Lanes<T>::store(packed + (ng / 2 * n + k) * 2 * L + L, typename Lanes<T>::V{});
+    for (int64_t k = 0; k < n; ++k)
+      Lanes<T>::store(packed + (ng / 2 * n + k) * 2 * L + L, typename Lanes<T>::V{});
   return GMPNN_OK;
 }
 
@@ -803,7 +806,8 @@ constexpr int64_t kFusedBackwardMaxN = 16;
 // cnt (1 … L) values from p, zero in the lanes past them (masked: nothing past p[cnt−1] is read).
 inline __m256 load_lanes(const float* p, int64_t cnt) {
   if (cnt == 8) return _mm256_loadu_ps(p);
-  const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)cnt), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  const __m256i m =
+      _mm256_cmpgt_epi32(_mm256_set1_epi32((int)cnt), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   return _mm256_maskload_ps(p, m);
 }
 inline __m256d load_lanes(const double* p, int64_t cnt) {
@@ -1026,7 +1030,8 @@ gmpnn_status fused_backward_groups(T* dW, T* dtheta, T* dlambda, double* S, doub
                                     cols, g0, g1, acc, reinterpret_cast<__m256d*>(sums), scratch);
   });
   if (oom)
-    return gmpnn_set_error(GMPNN_E_OOM, "gmp_dense_backward: scratch allocation failed (%lld units)",
+    return gmpnn_set_error(GMPNN_E_OOM,
+                           "gmp_dense_backward: scratch allocation failed (%lld units)",
                            (long long)cols);
   return GMPNN_OK;
 }
@@ -1278,16 +1283,19 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_dense_forward_theta(gmpnn_dtype dt, void* 
     });
   }
 #endif
-  // No U wanted: u(θ) into a scratch for the product.
-  std::vector<double> scratch;
+  // No U wanted: u(θ) into this thread's scratch for the product (kept between calls, as the
+  // packed operand's is: no allocation per step).
   if (!U && cols > 0 && n > 0) {
+    thread_local std::vector<double> t_u;
     try {
-      scratch.resize((size_t)((cols * n * (dt == GMPNN_F32 ? 4 : 8) + 7) / 8));
+      const size_t len = (size_t)((cols * n * (dt == GMPNN_F32 ? 4 : 8) + 7) / 8);
+      if (t_u.size() < len) t_u.resize(len);
     } catch (const std::bad_alloc&) {
-      return gmpnn_set_error(GMPNN_E_OOM, "gmp_dense_forward_theta: scratch for u(theta) (%lld x %lld)",
+      return gmpnn_set_error(GMPNN_E_OOM,
+                             "gmp_dense_forward_theta: scratch for u(theta) (%lld x %lld)",
                              (long long)cols, (long long)n);
     }
-    U = scratch.data();
+    U = t_u.data();
   }
   gmpnn_status st = gmpnn_cpu_gmp_direction_forward_cached(dt, U, cache, theta, cols, n);
   if (st != GMPNN_OK) return st;
@@ -1353,7 +1361,8 @@ gmpnn_status dense_backward_radius(T* dX, T* dW, T* dtheta, T* dlambda, T* dr, T
       st = gmpnn_cpu_gemm(dt, D, dZ, X, 1, 0, cols, n, rows, cols, n, n, 1.0, 0.0);
       if (st != GMPNN_OK) return st;
     }
-    if (dtheta) st = direction_backward_entry(dt, dtheta, D, theta, cache, cols, n, r, dr ? gu : nullptr);
+    if (dtheta)
+      st = direction_backward_entry(dt, dtheta, D, theta, cache, cols, n, r, dr ? gu : nullptr);
   }
   if (st != GMPNN_OK) return st;
   if (dtheta) {

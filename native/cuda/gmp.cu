@@ -463,7 +463,8 @@ extern "C" gmpnn_status gmpnn_cuda_gmp_dense_forward_theta(gmpnn_dtype dt, void*
     U = scratch;
   }
   gmpnn_status st = gmpnn_cuda_gmp_direction_forward_cached(dt, U, cache, theta, cols, n);
-  if (st == GMPNN_OK) st = gmpnn_cuda_gmp_dense_forward(dt, Y, Z, X, U, lambda, r, rows, n, cols, act);
+  if (st == GMPNN_OK)
+    st = gmpnn_cuda_gmp_dense_forward(dt, Y, Z, X, U, lambda, r, rows, n, cols, act);
   if (scratch) scratch_free(scratch);
   return st;
 }

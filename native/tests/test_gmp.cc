@@ -909,7 +909,8 @@ void check_dense_forward_theta(int64_t rows, int64_t n, int64_t cols, int act, u
   std::vector<double> c2(nc, -7.0);
   CHECK_OK(gmpnn_cpu_gmp_dense_forward_theta(dt, Y2.data(), Z2.data(), nullptr, c2.data(), X.data(),
                                              th.data(), lam.data(), r.data(), rows, n, cols, act));
-  std::snprintf(what, sizeof what, "dense forward theta, U NULL, %s rows=%lld n=%lld cols=%lld act=%d",
+  std::snprintf(what, sizeof what,
+                "dense forward theta, U NULL, %s rows=%lld n=%lld cols=%lld act=%d",
                 sizeof(T) == 4 ? "f32" : "f64", (long long)rows, (long long)n, (long long)cols, act);
   CHECK_CLOSE(what, c2.data(), wc.data(), c2.size(), 0.0, 0.0);
   CHECK_CLOSE(what, Z2.data(), wZ.data(), N, 0.0, 0.0);

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import * as g from '../../src';
-import { expectClose, gradcheck, gradcheckParams, randLeaf } from '../helpers';
+import { expectClose, expectGmpnnError, gradcheck, gradcheckParams, randLeaf } from '../helpers';
+import { native } from '../../src/native';
+import { callNative } from '../../src/errors';
 
 const f64 = { dtype: 'float64' } as const;
 
@@ -141,14 +143,33 @@ describe('GmP layer workspace (u(θ), sin/cos cache, dU reused across steps)', (
       const grads = [layer.lambda!.grad!, layer.radius!.grad!, ...(thetaGrad ? [layer.theta!.grad!] : [])];
       return [y, ...grads].map((t) => Array.from(t.dataSync()));
     };
-    const all = run(true, true);
-    const close = (got: number[][], want: number[][]): void =>
-      got.forEach((a, i) => expectClose(a, want[i], 1e-13, 1e-12));
-    close(run(false, true), all);
-    close(run(false, false), all.slice(0, 3));
-    layer.theta!.requiresGrad = true;
-    const yEval = g.noGrad(() => layer.forward(x));
-    expect(Array.from(yEval.dataSync())).to.deep.equal(all[0]);
+    // Whether each forward passed a U buffer to the kernel.
+    const passedU: boolean[] = [];
+    const real = native.gmpDenseForwardTheta;
+    native.gmpDenseForwardTheta = (...a: Parameters<typeof real>) => {
+      passedU.push(a[2] !== null);
+      return real(...a);
+    };
+    try {
+      const all = run(true, true);
+      const close = (got: number[][], want: number[][]): void =>
+        got.forEach((a, i) => expectClose(a, want[i], 1e-13, 1e-12));
+      close(run(false, true), all);
+      close(run(false, false), all.slice(0, 3));
+      layer.theta!.requiresGrad = true;
+      const yEval = g.noGrad(() => layer.forward(x));
+      expect(Array.from(yEval.dataSync())).to.deep.equal(all[0]);
+      // x wants a gradient: U kept; first layer: left out; θ frozen: kept (dr from W); inference: left out.
+      expect(passedU).to.deep.equal([true, false, true, false]);
+    } finally {
+      native.gmpDenseForwardTheta = real;
+    }
+    // A backward that would read the missing W is refused by the binding, naming the op.
+    const t = (shape: number[]): g.Tensor => g.zeros(shape, f64);
+    expectGmpnnError(
+      () => callNative(() => native.gmpDenseBackward(t([2, 3]).buffer(), null, null, null, null, t([2, 4]).buffer(),
+        t([2, 4]).buffer(), t([2, 4]).buffer(), t([2, 3]).buffer(), null, null, null, null, null, 2, 3, 4, 1)),
+      'E_ARG', /gmpDenseBackward: W is needed for dX/);
   });
   it('dispose() frees it, also through a parent module', () => {
     const before = g.memory().numTensors;

@@ -105,7 +105,8 @@ gmpnn_status gmpnn_cuda_gmp_dense_forward_theta(gmpnn_dtype dt, void* Y, void* Z
  * unwritten) and dtheta [cols, n-1] receives the reverse scan of gmp_direction_backward;
  * dtheta = NULL skips both; cache is what gmp_direction_forward_cached wrote for this theta, or
  * NULL. W is read only for dX, and for dr when dθ is not computed (then dr = Σ_k D_k·W_k + λ·S);
- * otherwise it may be NULL (the forward_theta that left no U). theta = NULL (SP/WN): dW is the weight gradient itself and dtheta, cache are ignored.
+ * otherwise it may be NULL (the forward_theta that left no U). theta = NULL (SP/WN): dW is the
+ * weight gradient itself and dtheta, cache are ignored.
  * The same values as the separate calls up to the summation order of D = G'ᵀ·X: without dX and
  * with 2 <= n <= 16 (a first layer) the CPU forms G', S and D in one pass over dY and Z (dZ not
  * written; dlambda and S in the separate calls' order, bit for bit), and dθ and dr do not depend
