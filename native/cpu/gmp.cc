@@ -103,26 +103,50 @@ struct Lanes<float> {
 };
 
 // sin and cos of n angles (n a multiple of the lane count; x may alias s) in one pass: the calls
-// are independent, so the pass runs at sincos throughput. The float32 pass is out of line (inlined
-// into the group functions it measured slower); the float64 one inlines as it always did.
+// are independent, so the pass runs at sincos throughput. Runs of vectors within the fast
+// reduction's range go through a loop without calls (its constants stay in registers); a vector
+// with a lane beyond it takes the out-of-line general path. The float32 pass is out of line
+// (inlined into the group functions it measured slower); the float64 one inlines.
 template <typename T>
 void sincos_lanes(const T* x, T* s, T* c, int64_t n);
+__attribute__((noinline)) void sincos_far_vector(const double* x, double* s, double* c) {
+  __m256d vs, vc;
+  gmpnn_cpu::sincos4(_mm256_loadu_pd(x), &vs, &vc);
+  _mm256_storeu_pd(s, vs);
+  _mm256_storeu_pd(c, vc);
+}
+__attribute__((noinline)) void sincos_far_vector(const float* x, float* s, float* c) {
+  __m256 vs, vc;
+  gmpnn_cpu::sincos8f_far(_mm256_loadu_ps(x), &vs, &vc);
+  _mm256_storeu_ps(s, vs);
+  _mm256_storeu_ps(c, vc);
+}
 template <>
 inline void sincos_lanes<double>(const double* x, double* s, double* c, int64_t n) {
   for (int64_t i = 0; i < n; i += 4) {
-    __m256d vs, vc;
-    gmpnn_cpu::sincos4(_mm256_loadu_pd(x + i), &vs, &vc);
-    _mm256_storeu_pd(s + i, vs);
-    _mm256_storeu_pd(c + i, vc);
+    for (; i < n; i += 4) {
+      const __m256d v = _mm256_loadu_pd(x + i);
+      if (__builtin_expect(!gmpnn_cpu::sincos4_near_range(v), 0)) break;
+      __m256d vs, vc;
+      gmpnn_cpu::sincos4_near(v, &vs, &vc);
+      _mm256_storeu_pd(s + i, vs);
+      _mm256_storeu_pd(c + i, vc);
+    }
+    if (i < n) sincos_far_vector(x + i, s + i, c + i);
   }
 }
 template <>
 __attribute__((noinline)) void sincos_lanes<float>(const float* x, float* s, float* c, int64_t n) {
   for (int64_t i = 0; i < n; i += 8) {
-    __m256 vs, vc;
-    gmpnn_cpu::sincos8f_ps(_mm256_loadu_ps(x + i), &vs, &vc);
-    _mm256_storeu_ps(s + i, vs);
-    _mm256_storeu_ps(c + i, vc);
+    for (; i < n; i += 8) {
+      const __m256 v = _mm256_loadu_ps(x + i);
+      if (__builtin_expect(!gmpnn_cpu::sincos8f_near_range(v), 0)) break;
+      __m256 vs, vc;
+      gmpnn_cpu::sincos8f_near(v, &vs, &vc);
+      _mm256_storeu_ps(s + i, vs);
+      _mm256_storeu_ps(c + i, vc);
+    }
+    if (i < n) sincos_far_vector(x + i, s + i, c + i);
   }
 }
 

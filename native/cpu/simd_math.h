@@ -41,15 +41,20 @@ constexpr double kSinCosMaxArg = 1.0e5;
 #if GMPNN_SIMD_SINCOS
 
 // x = q·π/2 + r, q = round(x·2/π), by Cody–Waite with the 3-part split of π/2 (the first step is
-// exact); q = 0 gives r = x exactly (also keeps the sign of −0). sincos4's reduction, and the
-// float kernel's for vectors with a lane beyond kSinCosF32Reduce.
-inline __m256d reduce_half_pi(__m256d x, __m256d* q) {
-  *q = _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(0.6366197723675814)),
-                       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+// exact). q comes from adding 1.5·2^52 (|x·2/π| < 2^51): qm's low mantissa bits are q, and q is
+// +0 for |x| < π/4 of either sign, where r = x exactly (−(+0·p) + x is x, −0 included). sincos4's
+// reduction, and the float kernel's for vectors with a lane beyond kSinCosF32Reduce.
+inline __m256d reduce_half_pi(__m256d x, __m256d* q, __m256d* qm) {
+  const __m256d magic = _mm256_set1_pd(0x1.8p52);
+  *qm = _mm256_fmadd_pd(x, _mm256_set1_pd(0.6366197723675814), magic);
+  *q = _mm256_sub_pd(*qm, magic);
+  // r −= q·p, as −(q·p) + r: for q = +0 that is −0 + r, which is r whatever r's sign. p3 < 0, so
+  // its step runs on −r (−(q·|p3|) − r) and r is negated back (RN is symmetric: the same value
+  // as r − q·p3).
   __m256d r = _mm256_fnmadd_pd(*q, _mm256_set1_pd(0x1.921fb54442d18p+0), x);  // exact
   r = _mm256_fnmadd_pd(*q, _mm256_set1_pd(0x1.1a62633145c07p-54), r);
-  r = _mm256_fnmadd_pd(*q, _mm256_set1_pd(-0x1.f1976b7ed8fbcp-110), r);
-  return _mm256_blendv_pd(r, x, _mm256_cmp_pd(*q, _mm256_setzero_pd(), _CMP_EQ_OQ));
+  r = _mm256_fnmsub_pd(*q, _mm256_set1_pd(0x1.f1976b7ed8fbcp-110), r);
+  return _mm256_xor_pd(r, _mm256_set1_pd(-0.0));
 }
 
 // The lanes flagged in mask (beyond kSinCosMaxArg, ±inf, NaN) of a vector of T (double or
@@ -70,12 +75,18 @@ inline void sincos_far_lanes(V x, V* s, V* c, int mask) {
   std::memcpy(c, cs, sizeof(V));
 }
 
-inline void sincos4(__m256d x, __m256d* so, __m256d* co) {
-  const __m256d magic = _mm256_set1_pd(6755399441055744.0);  // 1.5·2^52: low mantissa bits = q
-  const __m256d sign = _mm256_set1_pd(-0.0);
+// Whether every lane of x is within the vector reduction's range (NaN is not: it compares
+// "not ≤").
+inline bool sincos4_near_range(__m256d x) {
+  const __m256d ax = _mm256_andnot_pd(_mm256_set1_pd(-0.0), x);
+  return _mm256_movemask_pd(_mm256_cmp_pd(ax, _mm256_set1_pd(kSinCosMaxArg), _CMP_NLE_UQ)) == 0;
+}
 
-  __m256d q;
-  const __m256d r = reduce_half_pi(x, &q);
+// sincos4 for a vector whose lanes are all within range (sincos4_near_range).
+inline void sincos4_near(__m256d x, __m256d* so, __m256d* co) {
+  const __m256d sign = _mm256_set1_pd(-0.0);
+  __m256d q, qm;
+  const __m256d r = reduce_half_pi(x, &q, &qm);
 
   const __m256d z = _mm256_mul_pd(r, r);
   const __m256d z2 = _mm256_mul_pd(z, z);
@@ -108,20 +119,23 @@ inline void sincos4(__m256d x, __m256d* so, __m256d* co) {
 
   // Quadrant: q mod 4 = 0: (s, c); 1: (c, −s); 2: (−s, −c); 3: (−c, s). Bit 0 of q swaps (its
   // shift to bit 63 is the blend mask), bit 1 negates sin, bit 0 xor bit 1 negates cos.
-  const __m256i qi = _mm256_castpd_si256(_mm256_add_pd(q, magic));
+  const __m256i qi = _mm256_castpd_si256(qm);
   const __m256d swap = _mm256_castsi256_pd(_mm256_slli_epi64(qi, 63));
   const __m256d ssign = _mm256_and_pd(_mm256_castsi256_pd(_mm256_slli_epi64(qi, 62)), sign);
   const __m256d csign = _mm256_xor_pd(ssign, swap);
-  __m256d s = _mm256_xor_pd(_mm256_blendv_pd(sr, cr, swap), ssign);
-  __m256d c = _mm256_xor_pd(_mm256_blendv_pd(cr, sr, swap), csign);
+  const __m256d s = _mm256_xor_pd(_mm256_blendv_pd(sr, cr, swap), ssign);
+  const __m256d c = _mm256_xor_pd(_mm256_blendv_pd(cr, sr, swap), csign);
 
-  // Out-of-range, infinite or NaN lanes: scalar fallback (NaN compares "not ≤", so it lands here).
-  const __m256d ax = _mm256_andnot_pd(sign, x);
-  const __m256d big = _mm256_cmp_pd(ax, _mm256_set1_pd(kSinCosMaxArg), _CMP_NLE_UQ);
-  const int bm = _mm256_movemask_pd(big);
-  if (__builtin_expect(bm != 0, 0)) sincos_far_lanes<double>(x, &s, &c, bm);
   *so = s;
   *co = c;
+}
+
+inline void sincos4(__m256d x, __m256d* so, __m256d* co) {
+  sincos4_near(x, so, co);
+  // Out-of-range, infinite or NaN lanes: scalar fallback (NaN compares "not ≤", so it lands here).
+  const __m256d ax = _mm256_andnot_pd(_mm256_set1_pd(-0.0), x);
+  const int bm = _mm256_movemask_pd(_mm256_cmp_pd(ax, _mm256_set1_pd(kSinCosMaxArg), _CMP_NLE_UQ));
+  if (__builtin_expect(bm != 0, 0)) sincos_far_lanes<double>(x, so, co, bm);
 }
 
 // sin and cos of eight float angles at float accuracy, for float32 layers (the callers multiply
@@ -167,9 +181,9 @@ inline void sincos8f_kernel(__m256 r, __m256i qi, __m256* so, __m256* co) {
 // kSinCosMaxArg, ±inf and NaN then std::sin / std::cos rounded to float. Out of line, so that
 // the common path stays small enough to inline.
 __attribute__((noinline)) inline void sincos8f_far(__m256 x, __m256* so, __m256* co) {
-  __m256d q[2], rd[2];
-  rd[0] = reduce_half_pi(_mm256_cvtps_pd(_mm256_castps256_ps128(x)), &q[0]);
-  rd[1] = reduce_half_pi(_mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)), &q[1]);
+  __m256d q[2], qm[2], rd[2];
+  rd[0] = reduce_half_pi(_mm256_cvtps_pd(_mm256_castps256_ps128(x)), &q[0], &qm[0]);
+  rd[1] = reduce_half_pi(_mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)), &q[1], &qm[1]);
   const __m256 r = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(rd[0])),
                                         _mm256_cvtpd_ps(rd[1]), 1);
   const __m256i qi = _mm256_insertf128_si256(_mm256_castsi128_si256(_mm256_cvtpd_epi32(q[0])),
@@ -182,23 +196,31 @@ __attribute__((noinline)) inline void sincos8f_far(__m256 x, __m256* so, __m256*
   if (bm != 0) sincos_far_lanes<float>(x, so, co, bm);
 }
 
-inline void sincos8f_ps(__m256 x, __m256* so, __m256* co) {
+// Whether every lane of x takes the float reduction (|x| ≤ kSinCosF32Reduce; NaN does not).
+inline bool sincos8f_near_range(__m256 x) {
   const __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
-  if (__builtin_expect(_mm256_movemask_ps(_mm256_cmp_ps(ax, _mm256_set1_ps(kSinCosF32Reduce),
-                                                        _CMP_NLE_UQ)) != 0, 0)) {
-    sincos8f_far(x, so, co);
-    return;
-  }
-  // q = round(x·2/π) by adding 1.5·2^23 (|x·2/π| < 2^22): the sum's low mantissa bits are q.
+  return _mm256_movemask_ps(_mm256_cmp_ps(ax, _mm256_set1_ps(kSinCosF32Reduce), _CMP_NLE_UQ)) == 0;
+}
+
+// sincos8f_ps for a vector whose lanes all take the float reduction (sincos8f_near_range).
+inline void sincos8f_near(__m256 x, __m256* so, __m256* co) {
+  // q = round(x·2/π) by adding 1.5·2^23 (|x·2/π| < 2^22): the sum's low mantissa bits are q, and
+  // q = +0 for |x| < π/4 of either sign, where the steps below leave r = x exactly (−0 included).
   const __m256 magic = _mm256_set1_ps(0x1.8p23f);
   const __m256 qm = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.45f306p-1f), magic);
   const __m256 q = _mm256_sub_ps(qm, magic);
+  // As reduce_half_pi: p2, p3 < 0, so their steps run on −r (r − q·p2 = −(−(q·|p2|) − r)).
   __m256 r = _mm256_fnmadd_ps(q, _mm256_set1_ps(0x1.921fb6p+0f), x);  // exact
-  r = _mm256_fnmadd_ps(q, _mm256_set1_ps(-0x1.777a5cp-25f), r);
-  r = _mm256_fnmadd_ps(q, _mm256_set1_ps(-0x1.ee59dap-50f), r);
-  // q = 0: r = x exactly (keeps the sign of −0).
-  r = _mm256_blendv_ps(r, x, _mm256_cmp_ps(q, _mm256_setzero_ps(), _CMP_EQ_OQ));
-  sincos8f_kernel(r, _mm256_castps_si256(qm), so, co);
+  r = _mm256_fnmsub_ps(q, _mm256_set1_ps(0x1.777a5cp-25f), r);        // −r
+  r = _mm256_fnmadd_ps(q, _mm256_set1_ps(0x1.ee59dap-50f), r);        // −r
+  sincos8f_kernel(_mm256_xor_ps(r, _mm256_set1_ps(-0.0f)), _mm256_castps_si256(qm), so, co);
+}
+
+inline void sincos8f_ps(__m256 x, __m256* so, __m256* co) {
+  if (__builtin_expect(!sincos8f_near_range(x), 0))
+    sincos8f_far(x, so, co);
+  else
+    sincos8f_near(x, so, co);
 }
 
 #endif
