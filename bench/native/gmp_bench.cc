@@ -21,6 +21,7 @@
 
 namespace gmpnn_cpu {
 void sincos_f64(const double* x, double* s, double* c, int64_t n);  // native/cpu/simd_math.h
+void sincos_f32(const float* x, float* s, float* c, int64_t n);
 }
 
 namespace {
@@ -104,6 +105,10 @@ void bench_sincos(int64_t n) {
   });
   row("sincos (simd, internal)", shape, "f64", tv, 24.0 * n);
   row("sincos (std::sin + cos)", shape, "f64", ts, 24.0 * n);
+  // The float32 layers' kernel (sincos8f_ps), on float angles over the same range.
+  std::vector<float> xf(x.begin(), x.end()), sf((size_t)n), cf((size_t)n);
+  double tf = time_us([&] { gmpnn_cpu::sincos_f32(xf.data(), sf.data(), cf.data(), n); });
+  row("sincos (simd, internal)", shape, "f32", tf, 12.0 * n);
 }
 
 template <typename T>
