@@ -206,6 +206,14 @@ GMPNN_TEST(gmp_sincos_f32_accuracy) {
   CHECK(s[n - 11] == 0.0 && !std::signbit(s[n - 11]) && c[n - 11] == 1.0);
   CHECK(s[n - 10] == 0.0 && std::signbit(s[n - 10]));  // sin(−0) = −0
   CHECK(sf[n - 6] == (float)std::sin(2e5) && cf[n - 5] == (float)std::cos(x[n - 5]));  // scalar fallback lanes
+  // The specials above share a vector with far lanes; the float reduction's own path (a vector
+  // with none) must keep −0 and tiny angles too: sin x = x there.
+  const float near[8] = {-0.0f, 0.5f, -1e-30f, 1e-30f, -0.0f, -2.0f, 3.0f, 0.0f};
+  float ns[8], nc[8];
+  gmpnn_cpu::sincos_f32(near, ns, nc, 8);
+  CHECK(ns[0] == 0.0f && std::signbit(ns[0]) && ns[4] == 0.0f && std::signbit(ns[4]));
+  CHECK(ns[7] == 0.0f && !std::signbit(ns[7]) && nc[0] == 1.0f && nc[7] == 1.0f);
+  CHECK(ns[2] == -1e-30f && ns[3] == 1e-30f);
   std::printf("    sincos (float accuracy) vs std::sin/cos: %zu angles, max %.3f float ulp (at x=%.9g)\n",
               n, worst, worst_x);
 }
@@ -221,6 +229,12 @@ GMPNN_TEST(gmp_sincos_fallback) {
   gmpnn_cpu::sincos_f64(x.data(), s.data(), c.data(), (int64_t)x.size());
   CHECK(std::isnan(s[7]) && std::isnan(c[7]) && std::isnan(s[9]) && std::isnan(c[9]));
   CHECK(s[5] == std::sin(1e22) && c[5] == std::cos(1e22));
+  // A vector with a far lane goes the general way as a whole: −0 and tiny angles keep sin x = x.
+  const double mixed[4] = {-0.0, 2e5, -1e-300, 0.0};
+  double ms[4], mc[4];
+  gmpnn_cpu::sincos_f64(mixed, ms, mc, 4);
+  CHECK(ms[0] == 0.0 && std::signbit(ms[0]) && ms[3] == 0.0 && !std::signbit(ms[3]));
+  CHECK(ms[2] == -1e-300 && mc[0] == 1.0 && ms[1] == std::sin(2e5));
 }
 
 // Units go through the kernels a lane group at a time (one per SIMD lane); a unit's result must
