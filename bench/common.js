@@ -25,4 +25,13 @@ function median(xs) {
   return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 }
 
-module.exports = { findPython, repeatsFromArgv, median };
+// The p-quantile of the finite values, interpolating between order statistics (undefined when
+// there are none).
+function quantile(xs, p) {
+  const v = xs.filter((x) => x !== undefined && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return undefined;
+  const h = (v.length - 1) * p, lo = Math.floor(h);
+  return lo + 1 < v.length ? v[lo] + (h - lo) * (v[lo + 1] - v[lo]) : v[lo];
+}
+
+module.exports = { findPython, repeatsFromArgv, median, quantile };

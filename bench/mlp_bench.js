@@ -5,7 +5,7 @@
 // loss, Adam, batches in a fixed order. Ours: GmP/SP is the median of the ratios of 32 pairs of
 // 0.1 s SP/GmP windows after warm-up; epochs/s, ours and PyTorch's alike, the best of 3 windows
 // of 1 s.
-//   node bench/mlp_bench.js [--quick] [--threads N] [--repeat N] [--write]
+//   node bench/mlp_bench.js [--quick] [--threads N] [--repeat N] [--ratio-runs N] [--write]
 // (--write updates the generated block of bench/RESULTS.md's MLP section)
 'use strict';
 const path = require('node:path');
@@ -13,7 +13,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const { spawnSync } = require('node:child_process');
 const g = require('..');
-const { findPython, repeatsFromArgv, median } = require('./common');
+const { findPython, repeatsFromArgv, median, quantile } = require('./common');
 
 const quick = process.argv.includes('--quick');
 // --threads N: kernel threads for gmpnn and for PyTorch alike (default: gmpnn's default).
@@ -63,7 +63,7 @@ function setup(kind, cfg, dtype) {
 // over pairs of GmP's time per epoch over SP's. On a shared
 // machine a single window swings by ±20 %, more than the ratio is judged on; a pair's two windows
 // see nearly the same machine, so the median of pair ratios is the steadier estimate.
-function timeOursPair(cfg, dtype) {
+function timeOursPair(cfg, dtype, withEpochs = true) {
   const runs = { sp: setup('sp', cfg, dtype), gmp: setup('gmp', cfg, dtype) };
   for (const r of Object.values(runs)) for (let i = 0; i < 5; i++) r.epoch();
   const ratios = [];
@@ -88,7 +88,7 @@ function timeOursPair(cfg, dtype) {
   // Epochs/s as the PyTorch peer measures them (bench/peers/mlp_torch.py): the best of 3 windows
   // of `seconds`, so the ÷ PyTorch column compares like with like.
   const best = { sp: 0, gmp: 0 };
-  for (const kind of ['sp', 'gmp'])
+  for (const kind of withEpochs ? ['sp', 'gmp'] : [])
     for (let w = 0; w < 3; w++) best[kind] = Math.max(best[kind], 1 / window(kind, seconds));
   for (const r of Object.values(runs)) r.dispose();
   return { sp: best.sp, gmp: best.gmp, ratio: median(ratios) };
@@ -97,6 +97,13 @@ function timeOursPair(cfg, dtype) {
 // --repeat N: the whole measurement (ours, then PyTorch) N times; the table gives per-row
 // medians (epochs/s, and the ratios taken run by run), since runs on a shared machine swing.
 const repeats = repeatsFromArgv();
+// --ratio-runs N: the paired measurement N times per row in each repeat (fresh models each time,
+// no epochs/s windows for the extra ones). GmP/SP is the median over all repeats × N runs, with
+// their interquartile range beside it: on a shared VM one run's median moves with the minute by
+// more than the ratio is judged on (boston-like float32: 1.003–1.052 over 12 runs of one
+// process), and a median over 3 runs moved with it.
+const ri = process.argv.indexOf('--ratio-runs');
+const ratioRuns = ri > 0 ? Math.max(1, Number(process.argv[ri + 1]) || 1) : 1;
 
 const rows = [];
 const configs = [];
@@ -115,6 +122,7 @@ for (let rep = 0; rep < repeats; rep++) {
     r.sp.push(t.sp);
     r.gmp.push(t.gmp);
     r.ratio.push(t.ratio);
+    for (let k = 1; k < ratioRuns; k++) r.ratio.push(timeOursPair(r.cfg, r.dtype, false).ratio);
   }
   if (py) {
     const out = spawnSync(py.python, [path.join(__dirname, 'peers', 'mlp_torch.py'), JSON.stringify(configs), String(g.backends().cpu.threads)], { encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -137,12 +145,12 @@ const lines = [
   `|---|---|---|---|---|---|---|---|`,
 ];
 for (const r of rows) {
-  const ratio = median(r.ratio);
+  const ratio = median(r.ratio).toFixed(3) + (r.ratio.length >= 4 ? ` (${quantile(r.ratio, 0.25).toFixed(3)}–${quantile(r.ratio, 0.75).toFixed(3)})` : '');
   const vsTorch = median(r.gmp.map((x, i) => (r.tg[i] ? x / r.tg[i] : undefined)));
-  lines.push(`| ${r.cfg.set} (${r.cfg.rows}×${r.cfg.features}, ${r.cfg.batch}) | ${r.dtype} | ${f(median(r.sp))} | ${f(median(r.gmp))} | ${ratio.toFixed(3)} | ${f(median(r.tg))} | ${f(median(r.ts))} | ${vsTorch ? vsTorch.toFixed(1) + '×' : '–'} |`);
+  lines.push(`| ${r.cfg.set} (${r.cfg.rows}×${r.cfg.features}, ${r.cfg.batch}) | ${r.dtype} | ${f(median(r.sp))} | ${f(median(r.gmp))} | ${ratio} | ${f(median(r.tg))} | ${f(median(r.ts))} | ${vsTorch ? vsTorch.toFixed(1) + '×' : '–'} |`);
 }
 const cpu = (os.cpus()[0] || { model: 'unknown' }).model;
-const header = `Machine: ${cpu}, ${os.cpus().length} cores, gmpnn ${g.backends().cpu.threads} threads (GEMM ${g.backends().cpu.gemmIsa})` + (py ? `, PyTorch ${py.version} (${g.backends().cpu.threads} threads)` : '') + `. Date: ${new Date().toISOString().slice(0, 10)}.` + (repeats > 1 ? ` Medians of ${repeats} runs; GmP/SP is the median over runs of each run's median over ${pairs} paired SP/GmP windows.` : ` GmP/SP: median over ${pairs} paired SP/GmP windows.`);
+const header = `Machine: ${cpu}, ${os.cpus().length} cores, gmpnn ${g.backends().cpu.threads} threads (GEMM ${g.backends().cpu.gemmIsa})` + (py ? `, PyTorch ${py.version} (${g.backends().cpu.threads} threads)` : '') + `. Date: ${new Date().toISOString().slice(0, 10)}.` + (repeats > 1 ? ` Medians of ${repeats} runs.` : '') + (repeats * ratioRuns > 1 ? ` GmP/SP is the median over ${repeats * ratioRuns} runs of each run's median over ${pairs} paired SP/GmP windows` + (repeats * ratioRuns >= 4 ? ' (interquartile range of the runs in brackets).' : '.') : ` GmP/SP: median over ${pairs} paired SP/GmP windows.`);
 const table = [header, '', ...lines].join('\n');
 console.log(table);
 
