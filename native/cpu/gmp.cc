@@ -80,6 +80,8 @@ struct Lanes<double> {
   static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
   static void transpose(V* v) { transpose4(v[0], v[1], v[2], v[3]); }
   static void widen(V v, __m256d* d) { d[0] = v; }
+  static bool near_range(V v) { return gmpnn_cpu::sincos4_near_range(v); }
+  static void sincos_near(V v, V* s, V* c) { gmpnn_cpu::sincos4_near(v, s, c); }
   static V narrow(const __m256d* d) { return d[0]; }
 };
 template <>
@@ -90,6 +92,8 @@ struct Lanes<float> {
   static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
   static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
   static void transpose(V* v) { transpose8(v); }
+  static bool near_range(V v) { return gmpnn_cpu::sincos8f_near_range(v); }
+  static void sincos_near(V v, V* s, V* c) { gmpnn_cpu::sincos8f_near(v, s, c); }
   static void widen(V v, __m256d* d) {
     d[0] = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
     d[1] = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
@@ -121,33 +125,29 @@ __attribute__((noinline)) void sincos_far_vector(const float* x, float* s, float
   _mm256_storeu_ps(s, vs);
   _mm256_storeu_ps(c, vc);
 }
-template <>
-inline void sincos_lanes<double>(const double* x, double* s, double* c, int64_t n) {
-  for (int64_t i = 0; i < n; i += 4) {
-    for (; i < n; i += 4) {
-      const __m256d v = _mm256_loadu_pd(x + i);
-      if (__builtin_expect(!gmpnn_cpu::sincos4_near_range(v), 0)) break;
-      __m256d vs, vc;
-      gmpnn_cpu::sincos4_near(v, &vs, &vc);
-      _mm256_storeu_pd(s + i, vs);
-      _mm256_storeu_pd(c + i, vc);
+// The pass itself, for either lane type (near: the fast reduction's vectors, far: the rest).
+template <typename T>
+__attribute__((always_inline)) inline void sincos_lanes_pass(const T* x, T* s, T* c, int64_t n) {
+  typedef Lanes<T> LT;
+  for (int64_t i = 0; i < n; i += LT::L) {
+    for (; i < n; i += LT::L) {
+      const typename LT::V v = LT::load(x + i);
+      if (__builtin_expect(!LT::near_range(v), 0)) break;
+      typename LT::V vs, vc;
+      LT::sincos_near(v, &vs, &vc);
+      LT::store(s + i, vs);
+      LT::store(c + i, vc);
     }
     if (i < n) sincos_far_vector(x + i, s + i, c + i);
   }
 }
 template <>
+inline void sincos_lanes<double>(const double* x, double* s, double* c, int64_t n) {
+  sincos_lanes_pass(x, s, c, n);
+}
+template <>
 __attribute__((noinline)) void sincos_lanes<float>(const float* x, float* s, float* c, int64_t n) {
-  for (int64_t i = 0; i < n; i += 8) {
-    for (; i < n; i += 8) {
-      const __m256 v = _mm256_loadu_ps(x + i);
-      if (__builtin_expect(!gmpnn_cpu::sincos8f_near_range(v), 0)) break;
-      __m256 vs, vc;
-      gmpnn_cpu::sincos8f_near(v, &vs, &vc);
-      _mm256_storeu_ps(s + i, vs);
-      _mm256_storeu_ps(c + i, vc);
-    }
-    if (i < n) sincos_far_vector(x + i, s + i, c + i);
-  }
+  sincos_lanes_pass(x, s, c, n);
 }
 
 // Row pointers of a group: lanes past the last real unit repeat it.
