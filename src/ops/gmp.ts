@@ -11,7 +11,7 @@
 import { GmpnnError, callNative } from '../errors';
 import { native } from '../native';
 import { Tensor, empty, keep } from '../tensor';
-import { record, needsGrad } from '../autograd';
+import { record, isGradEnabled } from '../autograd';
 import { assertSameKind, assertTensor, fmt } from './util';
 import { denseBackwardRaw, denseForwardRaw } from './linalg';
 
@@ -130,7 +130,10 @@ export function gmpLinear(
     throw new GmpnnError('E_SHAPE', `${op}: expected x [B, ${n}], lambda [${m}], radius [${m}], got x ${fmt(x.shape)}, theta ${theta ? fmt(theta.shape) : '-'}, lambda ${fmt(lambda.shape)}, radius ${fmt(radius.shape)}`);
   const code = ACT[activation];
   const inputs = theta ? [x, theta, lambda, radius] : [x, lambda, radius];
-  const grad = needsGrad(...inputs);
+  // Who wants a gradient, read once (needsGrad per input cost a rest array each, every step).
+  const wantX = x.requiresGrad, wantTheta = theta !== null && theta.requiresGrad;
+  const wantLambda = lambda.requiresGrad, wantR = radius.requiresGrad;
+  const grad = isGradEnabled() && (wantX || wantTheta || wantLambda || wantR);
   let U: Tensor | null;
   let cache: Tensor | null = null;
   let y: Tensor, z: Tensor;
@@ -138,9 +141,9 @@ export function gmpLinear(
   if (theta) {
     // The backward reads u(θ) only for dx, and for dr when θ is frozen (gmp.h); otherwise the
     // kernel skips writing it (a first layer's step, inference).
-    const keepU = grad && (needsGrad(x) || (needsGrad(radius) && !needsGrad(theta)));
+    const keepU = grad && (wantX || (wantR && !wantTheta));
     U = keepU ? (ws ? ws.u : empty([m, n], theta.dtype, theta.device)) : null;
-    if (needsGrad(theta)) cache = ws ? ws.cache : directionCache(theta);
+    if (grad && wantTheta) cache = ws ? ws.cache : directionCache(theta);
     const B = x.shape[0];
     z = empty([B, m], x.dtype, x.device);
     y = empty([B, m], x.dtype, x.device);
@@ -163,9 +166,8 @@ export function gmpLinear(
     }
   }
   const dUScratch = ws ? ws.dU : null;
-  // What the backward computes is fixed here, with the forward that decided whether U was kept.
-  const wantX = x.requiresGrad, wantTheta = theta !== null && theta.requiresGrad;
-  const wantLambda = lambda.requiresGrad, wantR = radius.requiresGrad;
+  // What the backward computes is fixed here (the want* above), with the forward that decided
+  // whether U was kept.
   return record(y, op, inputs, (gy) => {
     const gmp = { theta, cache, lambda, r: radius, wantTheta, wantR };
     const d = denseBackwardRaw(gy, z, x, U, gmp, code, op, { x: wantX, w: false, lambda: wantLambda }, dUScratch);
