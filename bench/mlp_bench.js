@@ -5,8 +5,9 @@
 // loss, Adam, batches in a fixed order. Ours: GmP/SP is the median of the ratios of 32 pairs of
 // 0.1 s SP/GmP windows after warm-up; epochs/s, ours and PyTorch's alike, the best of 3 windows
 // of 1 s.
-//   node bench/mlp_bench.js [--quick] [--threads N] [--repeat N] [--ratio-runs N] [--write]
-// (--write updates the generated block of bench/RESULTS.md's MLP section)
+//   node bench/mlp_bench.js [--quick] [--threads N] [--repeat N] [--ratio-runs N] [--only TEXT] [--write]
+// (--only: the rows whose name contains TEXT, e.g. "boston-like float32"; --write updates the
+// generated block of bench/RESULTS.md's MLP section, and refuses with --only)
 'use strict';
 const path = require('node:path');
 const fs = require('node:fs');
@@ -105,11 +106,19 @@ const repeats = repeatsFromArgv();
 const ri = process.argv.indexOf('--ratio-runs');
 const ratioRuns = ri > 0 ? Math.max(1, Number(process.argv[ri + 1]) || 1) : 1;
 
+const oi = process.argv.indexOf('--only');
+const only = oi > 0 ? String(process.argv[oi + 1] ?? '') : null;
+if (only !== null && process.argv.includes('--write')) {
+  console.error('mlp_bench: --write records the whole table; run it without --only');
+  process.exit(2);
+}
+
 const rows = [];
 const configs = [];
 for (const cfg of shapes)
   for (const dtype of dtypes) {
     const name = `${cfg.set} ${dtype}`;
+    if (only !== null && !name.includes(only)) continue;
     rows.push({ name, cfg, dtype, sp: [], gmp: [], ratio: [], tg: [], ts: [] });
     for (const kind of ['gmp', 'sp']) configs.push({ name: `${name} ${kind}`, kind, rows: cfg.rows, features: cfg.features, hidden: 100, batch: cfg.batch, dtype, seconds });
   }
