@@ -18,13 +18,6 @@ function repeatsFromArgv(argv = process.argv) {
   return i > 0 ? Math.max(1, Number(argv[i + 1]) || 1) : 1;
 }
 
-// Median of the finite values (undefined when there are none).
-function median(xs) {
-  const v = xs.filter((x) => x !== undefined && Number.isFinite(x)).sort((p, q) => p - q);
-  if (v.length === 0) return undefined;
-  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-}
-
 // The p-quantile of the finite values, interpolating between order statistics (undefined when
 // there are none).
 function quantile(xs, p) {
@@ -32,6 +25,12 @@ function quantile(xs, p) {
   if (v.length === 0) return undefined;
   const h = (v.length - 1) * p, lo = Math.floor(h);
   return lo + 1 < v.length ? v[lo] + (h - lo) * (v[lo + 1] - v[lo]) : v[lo];
+}
+
+// Median of the finite values (undefined when there are none): the middle one, or the midpoint
+// of the two middle ones.
+function median(xs) {
+  return quantile(xs, 0.5);
 }
 
 module.exports = { findPython, repeatsFromArgv, median, quantile };

@@ -107,7 +107,11 @@ const ri = process.argv.indexOf('--ratio-runs');
 const ratioRuns = ri > 0 ? Math.max(1, Number(process.argv[ri + 1]) || 1) : 1;
 
 const oi = process.argv.indexOf('--only');
-const only = oi > 0 ? String(process.argv[oi + 1] ?? '') : null;
+const only = oi > 0 ? process.argv[oi + 1] : null;
+if (oi > 0 && (only === undefined || only.startsWith('--'))) {
+  console.error('mlp_bench: --only needs the text of a row name, e.g. --only "boston-like float32"');
+  process.exit(2);
+}
 if (only !== null && process.argv.includes('--write')) {
   console.error('mlp_bench: --write records the whole table; run it without --only');
   process.exit(2);
@@ -122,6 +126,11 @@ for (const cfg of shapes)
     rows.push({ name, cfg, dtype, sp: [], gmp: [], ratio: [], tg: [], ts: [] });
     for (const kind of ['gmp', 'sp']) configs.push({ name: `${name} ${kind}`, kind, rows: cfg.rows, features: cfg.features, hidden: 100, batch: cfg.batch, dtype, seconds });
   }
+
+if (rows.length === 0) {
+  console.error(`mlp_bench: no row name contains "${only}" (rows: ${shapes.flatMap((c) => dtypes.map((d) => `${c.set} ${d}`)).join('; ')})`);
+  process.exit(2);
+}
 
 const py = findPython();
 if (!py) console.log('PyTorch not found: install it to compare (python3 -m venv .venv && PIP_INDEX_URL=<local mirror> .venv/bin/pip install torch); timing gmpnn only');
