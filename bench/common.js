@@ -33,4 +33,35 @@ function median(xs) {
   return quantile(xs, 0.5);
 }
 
-module.exports = { findPython, repeatsFromArgv, median, quantile };
+// The MLP benchmarks' training setup (issue 3; g: the gmpnn package): one hidden layer of 100 ReLU
+// units + dense(1), MAE, Adam, random data of cfg.rows × cfg.features cut into batches of cfg.batch
+// in a fixed order. epoch() runs one pass over the batches; model, opt and batches are there for
+// benchmarks that step by hand.
+function mlpSetup(g, kind, cfg, dtype) {
+  g.manualSeed(0);
+  const model = g.models.mlp({ inFeatures: cfg.features, hidden: 100, out: 1, parameterization: kind, dtype });
+  const opt = new g.optim.Adam(model.parameters(), { lr: 1e-3 });
+  const x = g.keep(g.randn([cfg.rows, cfg.features], { dtype }));
+  const y = g.keep(g.randn([cfg.rows, 1], { dtype }));
+  const batches = [];
+  for (let s = 0; s < cfg.rows; s += cfg.batch) {
+    const n = Math.min(cfg.batch, cfg.rows - s);
+    batches.push([g.keep(g.slice(x, [s, 0], [n, cfg.features])), g.keep(g.slice(y, [s, 0], [n, 1]))]);
+  }
+  const epoch = () => {
+    for (const [xb, yb] of batches)
+      g.tidy(() => {
+        opt.zeroGrad();
+        g.mae(model.forward(xb), yb).backward();
+        opt.step();
+      });
+  };
+  const dispose = () => {
+    g.dispose([x, y, batches]);
+    model.dispose();
+    opt.dispose();
+  };
+  return { epoch, dispose, model, opt, batches };
+}
+
+module.exports = { findPython, repeatsFromArgv, median, quantile, mlpSetup };

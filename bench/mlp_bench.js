@@ -14,7 +14,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const { spawnSync } = require('node:child_process');
 const g = require('..');
-const { findPython, repeatsFromArgv, median, quantile } = require('./common');
+const { findPython, repeatsFromArgv, median, quantile, mlpSetup } = require('./common');
 
 const quick = process.argv.includes('--quick');
 // --threads N: kernel threads for gmpnn and for PyTorch alike (default: gmpnn's default).
@@ -31,41 +31,13 @@ const shapes = [
 ];
 const dtypes = ['float64', 'float32'];
 
-// One training setup (model, Adam, fixed batches) and a function that runs one epoch.
-function setup(kind, cfg, dtype) {
-  g.manualSeed(0);
-  const model = g.models.mlp({ inFeatures: cfg.features, hidden: 100, out: 1, parameterization: kind, dtype });
-  const opt = new g.optim.Adam(model.parameters(), { lr: 1e-3 });
-  const x = g.keep(g.randn([cfg.rows, cfg.features], { dtype }));
-  const y = g.keep(g.randn([cfg.rows, 1], { dtype }));
-  const batches = [];
-  for (let s = 0; s < cfg.rows; s += cfg.batch) {
-    const n = Math.min(cfg.batch, cfg.rows - s);
-    batches.push([g.keep(g.slice(x, [s, 0], [n, cfg.features])), g.keep(g.slice(y, [s, 0], [n, 1]))]);
-  }
-  const epoch = () => {
-    for (const [xb, yb] of batches)
-      g.tidy(() => {
-        opt.zeroGrad();
-        g.mae(model.forward(xb), yb).backward();
-        opt.step();
-      });
-  };
-  const dispose = () => {
-    g.dispose([x, y, batches]);
-    model.dispose();
-    opt.dispose();
-  };
-  return { epoch, dispose };
-}
-
 // Epochs/s of SP and GmP on the same configuration, measured in pairs of short windows (SP then
 // GmP, GmP then SP on alternate pairs, so drift hits both): the step-time ratio is the median
 // over pairs of GmP's time per epoch over SP's. On a shared
 // machine a single window swings by ±20 %, more than the ratio is judged on; a pair's two windows
 // see nearly the same machine, so the median of pair ratios is the steadier estimate.
 function timeOursPair(cfg, dtype, withEpochs = true) {
-  const runs = { sp: setup('sp', cfg, dtype), gmp: setup('gmp', cfg, dtype) };
+  const runs = { sp: mlpSetup(g, 'sp', cfg, dtype), gmp: mlpSetup(g, 'gmp', cfg, dtype) };
   for (const r of Object.values(runs)) for (let i = 0; i < 5; i++) r.epoch();
   const ratios = [];
   // Seconds per epoch of `kind` over one window of at least `len` seconds.
