@@ -5,8 +5,9 @@
 // collection where it lands) as that phase's remainder. SP and GmP steps alternate in one process,
 // so the paired differences see the same machine; medians over the steps after warm-up.
 //   node bench/mlp_step_breakdown.js [--dtype float32|float64] [--rows 455] [--features 13]
-//                                    [--steps 20000] [--threads 1]
-// The model and data are mlp_bench's (bench/common.js mlpSetup), with one batch of all rows. The
+//                                    [--batch ROWS] [--steps 20000] [--threads 1]
+// The model and data are mlp_bench's (bench/common.js mlpSetup); every step trains on the first
+// batch (default: one batch of all rows). The
 // clock reads (~0.1 µs per native call and phase) are charged to both models alike.
 'use strict';
 const g = require('..');
@@ -23,8 +24,9 @@ function arg(name, fallback) {
 const dtype = arg('--dtype', 'float32');
 if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`--dtype must be float32 or float64, got ${dtype}`);
 const rows = Number(arg('--rows', 455)), features = Number(arg('--features', 13));
+const batch = Number(arg('--batch', rows));
 const steps = Number(arg('--steps', 20000)), threads = Number(arg('--threads', 1));
-for (const [k, v] of Object.entries({ rows, features, steps, threads }))
+for (const [k, v] of Object.entries({ rows, features, batch, steps, threads }))
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer, got ${v}`);
 g.setNumThreads(threads);
 
@@ -78,8 +80,7 @@ function timedStep(run) {
   return { calls: c, phase, total };
 }
 
-// One batch of all rows: a step is an epoch.
-const cfg = { rows, features, batch: rows };
+const cfg = { rows, features, batch: Math.min(batch, rows) };
 const runs = { sp: mlpSetup(g, 'sp', cfg, dtype), gmp: mlpSetup(g, 'gmp', cfg, dtype) };
 const warm = Math.min(2000, Math.ceil(steps / 10));
 const rec = { sp: [], gmp: [] };
@@ -120,7 +121,7 @@ row('**step**', (s) => s.total);
 const spStep = median(rec.sp.map((s) => s.total)), gmpStep = median(rec.gmp.map((s) => s.total));
 const ratio = median(rec.gmp.map((s, i) => s.total / rec.sp[i].total));
 
-console.log(`MLP step breakdown: ${rows}×${features} → 100 ReLU → 1, ${dtype}, batch ${rows}, ${threads} thread(s), ${steps} steps each, SP and GmP alternating. ${new Date().toISOString().slice(0, 16)}Z\n`);
+console.log(`MLP step breakdown: ${rows}×${features} → 100 ReLU → 1, ${dtype}, batch ${cfg.batch}, ${threads} thread(s), ${steps} steps each, SP and GmP alternating. ${new Date().toISOString().slice(0, 16)}Z\n`);
 console.log('| call. phase: native call (SP / GmP where they differ) | SP µs | GmP µs | GmP − SP µs (paired median) |');
 console.log('|---|---|---|---|');
 for (const r of out) console.log(r);
