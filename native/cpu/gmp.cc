@@ -125,20 +125,41 @@ __attribute__((noinline)) void sincos_far_vector(const float* x, float* s, float
   _mm256_storeu_ps(s, vs);
   _mm256_storeu_ps(c, vc);
 }
-// The pass itself, for either lane type (near: the fast reduction's vectors, far: the rest).
+// The pass itself, for either lane type (near: the fast reduction's vectors, far: the rest). In-range
+// vectors go two at a time: one vector's sin/cos is a dependent chain of ~40 cycles, and two in
+// one iteration keep more of them in flight (float, C++ harness, alternating calls: 4,096 angles
+// 2.56 → 2.37 µs, 1,200: 0.71 → 0.69 µs; u(θ) of 100×13 1.52 → 1.50 µs). Both are loaded before
+// either is stored (x may alias s).
 template <typename T>
 __attribute__((always_inline)) inline void sincos_lanes_pass(const T* x, T* s, T* c, int64_t n) {
   typedef Lanes<T> LT;
-  for (int64_t i = 0; i < n; i += LT::L) {
-    for (; i < n; i += LT::L) {
-      const typename LT::V v = LT::load(x + i);
-      if (__builtin_expect(!LT::near_range(v), 0)) break;
-      typename LT::V vs, vc;
+  typedef typename LT::V V;
+  constexpr int64_t L = LT::L;
+  int64_t i = 0;
+  while (i < n) {
+    for (; i + 2 * L <= n; i += 2 * L) {
+      const V v0 = LT::load(x + i), v1 = LT::load(x + i + L);
+      if (__builtin_expect(!(LT::near_range(v0) & LT::near_range(v1)), 0)) break;
+      V s0, c0, s1, c1;
+      LT::sincos_near(v0, &s0, &c0);
+      LT::sincos_near(v1, &s1, &c1);
+      LT::store(s + i, s0);
+      LT::store(s + i + L, s1);
+      LT::store(c + i, c0);
+      LT::store(c + i + L, c1);
+    }
+    if (i >= n) break;
+    // One vector: an odd last one, or the first of a pair with a lane beyond the fast range.
+    const V v = LT::load(x + i);
+    if (__builtin_expect(LT::near_range(v), 1)) {
+      V vs, vc;
       LT::sincos_near(v, &vs, &vc);
       LT::store(s + i, vs);
       LT::store(c + i, vc);
+    } else {
+      sincos_far_vector(x + i, s + i, c + i);
     }
-    if (i < n) sincos_far_vector(x + i, s + i, c + i);
+    i += L;
   }
 }
 template <>
