@@ -7,25 +7,30 @@
 //   node bench/mlp_step_breakdown.js [--dtype float32|float64] [--rows 455] [--features 13]
 //                                    [--batch ROWS] [--steps 20000] [--threads 1]
 // The model and data are mlp_bench's (bench/common.js mlpSetup); every step trains on the first
-// batch (default: one batch of all rows). The
-// clock reads (~0.1 µs per native call and phase) are charged to both models alike.
+// batch (default: one batch of all rows). The clock reads (~0.1 µs per native call and phase) are
+// charged to both models alike.
 'use strict';
 const g = require('..');
 const { native } = require('../lib/native');
+const { parseArgs } = require('node:util');
 const { median, mlpSetup } = require('./common');
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return fallback;
-  const v = process.argv[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
-  return v;
-}
-const dtype = arg('--dtype', 'float32');
+// Node's own parser (strict: an unknown option or a missing value is an error).
+const { values: opt } = parseArgs({
+  options: {
+    dtype: { type: 'string', default: 'float32' },
+    rows: { type: 'string', default: '455' },
+    features: { type: 'string', default: '13' },
+    batch: { type: 'string' },
+    steps: { type: 'string', default: '20000' },
+    threads: { type: 'string', default: '1' },
+  },
+});
+const dtype = opt.dtype;
 if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`--dtype must be float32 or float64, got ${dtype}`);
-const rows = Number(arg('--rows', 455)), features = Number(arg('--features', 13));
-const batch = Number(arg('--batch', rows));
-const steps = Number(arg('--steps', 20000)), threads = Number(arg('--threads', 1));
+const rows = Number(opt.rows), features = Number(opt.features);
+const batch = Number(opt.batch ?? opt.rows);
+const steps = Number(opt.steps), threads = Number(opt.threads);
 for (const [k, v] of Object.entries({ rows, features, batch, steps, threads }))
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer, got ${v}`);
 g.setNumThreads(threads);
@@ -93,12 +98,12 @@ for (let i = 0; i < warm + steps; i++) {
 for (const r of Object.values(runs)) r.dispose();
 
 // The call sequence is the same every step (fixed model and batch); SP and GmP pair call by call.
-const seq = (kind) => rec[kind][0].calls.map(([n]) => n);
+const seq = { sp: rec.sp[0].calls.map(([n]) => n), gmp: rec.gmp[0].calls.map(([n]) => n) };
 for (const kind of ['sp', 'gmp'])
   for (const s of rec[kind])
-    if (s.calls.length !== rec[kind][0].calls.length || s.calls.some(([n], j) => n !== seq(kind)[j]))
+    if (s.calls.length !== seq[kind].length || s.calls.some(([n], j) => n !== seq[kind][j]))
       throw new Error(`${kind}: the native calls changed between steps`);
-const spSeq = seq('sp'), gmpSeq = seq('gmp');
+const spSeq = seq.sp, gmpSeq = seq.gmp;
 if (spSeq.length !== gmpSeq.length)
   throw new Error(`SP makes ${spSeq.length} native calls per step and GmP ${gmpSeq.length}: no call-by-call pairing`);
 

@@ -46,5 +46,8 @@ describe('bench/mlp_step_breakdown.js', function () {
     const s = breakdown(['--steps', '0']);
     expect(s.status).to.not.equal(0);
     expect(s.stderr).to.contain('--steps must be a positive integer');
+    const u = breakdown(['--stepz', '40']);
+    expect(u.status).to.not.equal(0);
+    expect(u.stderr).to.contain("Unknown option '--stepz'");
   });
 });
