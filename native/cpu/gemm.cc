@@ -1353,6 +1353,7 @@ gmpnn_status gemm_im2col_a(T* C, const Im2colView<T>& a, const T* B, int trans_b
 }
 
 bool conv_direct_available() { return current_isa() == kAvx2; }
+bool avx512_selected() { return current_isa() == kAvx512; }
 
 template <typename T>
 void conv_direct_pack_weight(T* bp, const T* w, int64_t C_out, int64_t K) {

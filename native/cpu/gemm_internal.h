@@ -63,6 +63,16 @@ gmpnn_status gemm_im2col_a(T* C, const Im2colView<T>& a, const T* B, int trans_b
 template <typename T>
 constexpr int kConvDirectNr = 64 / (int)sizeof(T);
 bool conv_direct_available();
+
+// Whether the AVX-512 GEMM path is the selected one (the CPU has AVX-512F and GMPNN_GEMM_ISA does
+// not lower it; the testing hook gmpnn_cpu_gemm_set_isa_for_testing switches it too). The GmP
+// float32 direction forward then takes sixteen units per group (gmp_avx512.cc).
+bool avx512_selected();
+namespace gmp_avx512 {
+bool direction_forward_group_f32(float* U, const float* theta, int64_t j0, int64_t cnt, int64_t n,
+                                 float* cache_lo, float* cache_hi, float* packed,
+                                 const float* scale);
+}
 // W [C_out, K] packed for conv_direct (bp: round_up(C_out, kConvDirectNr)·K values).
 template <typename T>
 void conv_direct_pack_weight(T* bp, const T* w, int64_t C_out, int64_t K);

@@ -18,6 +18,10 @@
 #include "gmpnn/gmp.h"
 #include "harness.h"
 
+// Testing hook of native/cpu/gemm.cc (not part of the C ABI): the GEMM's ISA, which the float32
+// direction forward follows.
+extern "C" int gmpnn_cpu_gemm_set_isa_for_testing(const char* name);
+
 namespace gmpnn_cpu {
 // The vectorized sin/cos the direction kernels use (native/cpu/simd_math.h, defined in gmp.cc).
 void sincos_f64(const double* x, double* s, double* c, int64_t n);
@@ -895,59 +899,187 @@ GMPNN_TEST(gmp_dense_forward) {
 }
 
 // gmp_dense_forward_theta against the two calls it stands for (direction forward with the cache,
-// then the dense forward on that U): the same U, cache, Z and Y bit for bit.
+// then the dense forward on that U): the same U, cache, Z and Y bit for bit. radius: 0 mixed
+// signs (r[0] < 0), 1 all positive, 2 all positive but r[0] = 0, 3 all positive but r[0] = +inf.
+// Where every r is positive and finite and the product takes the packed path (n ≤ 16, rows ≥ 4),
+// r is folded into it (gmp.h): Y and Z are then the dense forward's with W = r ⊙ U, λ' = r ⊙ λ
+// and no r, bit for bit; Z = r ⊙ z up to rounding, and the backward gives the same gradients
+// from either Z.
+// Bit-for-bit equality (infinities and NaN included), naming the first difference.
 template <typename T>
-void check_dense_forward_theta(int64_t rows, int64_t n, int64_t cols, int act, uint64_t seed) {
+void check_same_bits(const char* what, const T* got, const T* want, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (std::memcmp(got + i, want + i, sizeof(T)) != 0) {
+      std::printf("    %s[%zu]: got %.9g want %.9g\n", what, i, (double)got[i], (double)want[i]);
+      break;
+    }
+  CHECK(n == 0 || std::memcmp(got, want, n * sizeof(T)) == 0);
+}
+
+template <typename T>
+void check_dense_forward_theta(int64_t rows, int64_t n, int64_t cols, int act, int radius,
+                               uint64_t seed) {
   Rand rng(seed);
   const gmpnn_dtype dt = dtype_of<T>();
   const size_t N = (size_t)(rows * cols), nc = (size_t)gmpnn_gmp_direction_cache_len(cols, n);
   const T nan = std::numeric_limits<T>::quiet_NaN();
   std::vector<T> X = rng.vec<T>((size_t)(rows * n)), th = rng.vec<T>((size_t)(cols * (n - 1)), -1, 4),
-                 lam = rng.vec<T>((size_t)cols), r = rng.vec<T>((size_t)cols, -1.5, 1.5);
+                 lam = rng.vec<T>((size_t)cols),
+                 r = radius == 0 ? rng.vec<T>((size_t)cols, -1.5, 1.5) : rng.vec<T>((size_t)cols, 0.25, 1.5);
+  if (radius == 0) r[0] = -std::abs(r[0]) - T(0.1);
+  if (radius == 2) r[0] = T(0);
+  if (radius == 3) r[0] = std::numeric_limits<T>::infinity();
+  const bool folds = radius == 1 && n <= 16 && rows >= 4;
   std::vector<T> wU((size_t)(cols * n), nan), wZ(N, nan), wY(N, nan), U = wU, Z = wZ, Y = wY;
   std::vector<double> wc(nc, -7.0), c(nc, -7.0);
   CHECK_OK(gmpnn_cpu_gmp_direction_forward_cached(dt, wU.data(), wc.data(), th.data(), cols, n));
   CHECK_OK(gmpnn_cpu_gmp_dense_forward(dt, wY.data(), wZ.data(), X.data(), wU.data(), lam.data(),
                                        r.data(), rows, n, cols, act));
+  // The folded product's values: W = r ⊙ U, λ' = r ⊙ λ (each one multiply in T), no r.
+  std::vector<T> fW = wU, flam = lam, fZ(N, nan), fY(N, nan);
+  for (int64_t j = 0; j < cols; ++j) {
+    for (int64_t k = 0; k < n; ++k) fW[(size_t)(j * n + k)] = r[(size_t)j] * wU[(size_t)(j * n + k)];
+    flam[(size_t)j] = r[(size_t)j] * lam[(size_t)j];
+  }
+  CHECK_OK(gmpnn_cpu_gmp_dense_forward(dt, fY.data(), fZ.data(), X.data(), fW.data(), flam.data(),
+                                       nullptr, rows, n, cols, act));
+  const std::vector<T>& eZ = folds ? fZ : wZ;
+  const std::vector<T>& eY = folds ? fY : wY;
   CHECK_OK(gmpnn_cpu_gmp_dense_forward_theta(dt, Y.data(), Z.data(), U.data(), c.data(), X.data(),
                                              th.data(), lam.data(), r.data(), rows, n, cols, act));
   char what[160];
-  std::snprintf(what, sizeof what, "dense forward theta %s rows=%lld n=%lld cols=%lld act=%d",
-                sizeof(T) == 4 ? "f32" : "f64", (long long)rows, (long long)n, (long long)cols, act);
+  std::snprintf(what, sizeof what, "dense forward theta %s rows=%lld n=%lld cols=%lld act=%d radius=%d",
+                sizeof(T) == 4 ? "f32" : "f64", (long long)rows, (long long)n, (long long)cols, act,
+                radius);
   CHECK_CLOSE(what, U.data(), wU.data(), U.size(), 0.0, 0.0);
   CHECK_CLOSE(what, c.data(), wc.data(), c.size(), 0.0, 0.0);
-  CHECK_CLOSE(what, Z.data(), wZ.data(), N, 0.0, 0.0);
-  CHECK_CLOSE(what, Y.data(), wY.data(), N, 0.0, 0.0);
+  check_same_bits(what, Z.data(), eZ.data(), N);
+  check_same_bits(what, Y.data(), eY.data(), N);
   // U = NULL (no row-major u(θ) kept): the packed operand or a scratch, the same cache, Z and Y.
   std::vector<T> Z2(N, nan), Y2(N, nan);
   std::vector<double> c2(nc, -7.0);
   CHECK_OK(gmpnn_cpu_gmp_dense_forward_theta(dt, Y2.data(), Z2.data(), nullptr, c2.data(), X.data(),
                                              th.data(), lam.data(), r.data(), rows, n, cols, act));
   std::snprintf(what, sizeof what,
-                "dense forward theta, U NULL, %s rows=%lld n=%lld cols=%lld act=%d",
-                sizeof(T) == 4 ? "f32" : "f64", (long long)rows, (long long)n, (long long)cols, act);
+                "dense forward theta, U NULL, %s rows=%lld n=%lld cols=%lld act=%d radius=%d",
+                sizeof(T) == 4 ? "f32" : "f64", (long long)rows, (long long)n, (long long)cols, act,
+                radius);
   CHECK_CLOSE(what, c2.data(), wc.data(), c2.size(), 0.0, 0.0);
-  CHECK_CLOSE(what, Z2.data(), wZ.data(), N, 0.0, 0.0);
-  CHECK_CLOSE(what, Y2.data(), wY.data(), N, 0.0, 0.0);
+  check_same_bits(what, Z2.data(), eZ.data(), N);
+  check_same_bits(what, Y2.data(), eY.data(), N);
+  if (!folds || rows == 0) return;
+  // Folded: Y is r ⊙ act(z) up to rounding, Z is r ⊙ z, and the backward (which reads Z's sign)
+  // gives the same dθ, dλ and dr from Z as from the unfolded z.
+  const double eps = sizeof(T) == 4 ? 2e-6 : 1e-14;
+  std::vector<T> rz(N);
+  for (size_t e = 0; e < N; ++e) rz[e] = r[e % (size_t)cols] * wZ[e];
+  CHECK_CLOSE(what, Z.data(), rz.data(), N, 8 * eps * std::sqrt((double)n + 1), 8 * eps);
+  CHECK_CLOSE(what, Y.data(), wY.data(), N, 8 * eps * std::sqrt((double)n + 1), 8 * eps);
+  std::vector<T> dY = rng.vec<T>(N);
+  std::vector<T> g[2][3];
+  for (int v = 0; v < 2; ++v) {
+    std::vector<T> dth((size_t)(cols * (n - 1)), nan), dl((size_t)cols, nan), dr((size_t)cols, nan),
+        dW((size_t)(cols * n), nan), dZ(N, nan);
+    CHECK_OK(gmpnn_cpu_gmp_dense_backward(dt, nullptr, dW.data(), dth.data(), dl.data(), dr.data(),
+                                          dZ.data(), dY.data(), v ? Z.data() : wZ.data(), X.data(),
+                                          nullptr, th.data(), c.data(), lam.data(), r.data(), rows,
+                                          n, cols, act));
+    g[v][0] = dth;
+    g[v][1] = dl;
+    g[v][2] = dr;
+  }
+  for (int q = 0; q < 3; ++q) CHECK_CLOSE(what, g[1][q].data(), g[0][q].data(), g[0][q].size(), 0.0, 0.0);
 }
 
-// Fan-in ≤ 16 with 4+ rows writes u(θ) into the product's packed operand as well: an odd and an
-// even number of lane groups (the last strip's zeroed half), whole and partial groups.
+// Fan-in ≤ 16 with 4+ rows writes u(θ) into the product's packed operand as well (r folded in
+// where every r is positive): an odd and an even number of lane groups (the last strip's zeroed
+// half), whole and partial groups.
 GMPNN_TEST(gmp_dense_forward_theta) {
   const int64_t shapes[][3] = {{455, 13, 100}, {32, 16, 100}, {7, 2, 3}, {1, 40, 9}, {0, 4, 6},
                                {64, 5, 16},    {6, 9, 24},    {33, 3, 13}};
   uint64_t seed = 2200;
   for (const auto& sh : shapes)
-    for (int act = 0; act < 2; ++act) {
-      check_dense_forward_theta<float>(sh[0], sh[1], sh[2], act, seed++);
-      check_dense_forward_theta<double>(sh[0], sh[1], sh[2], act, seed++);
-    }
+    for (int act = 0; act < 2; ++act)
+      for (int radius = 0; radius < 4; ++radius) {
+        check_dense_forward_theta<float>(sh[0], sh[1], sh[2], act, radius, seed++);
+        check_dense_forward_theta<double>(sh[0], sh[1], sh[2], act, radius, seed++);
+      }
   float a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   // Fan-in 1 has no angles; a NULL theta.
   CHECK(gmpnn_cpu_gmp_dense_forward_theta(GMPNN_F32, a, a, a, nullptr, a, a, a, a, 2, 1, 2, 0) ==
         GMPNN_E_ARG);
   CHECK(gmpnn_cpu_gmp_dense_forward_theta(GMPNN_F32, a, a, a, nullptr, a, nullptr, a, a, 2, 2, 2,
                                           0) == GMPNN_E_ARG);
+}
+
+// The float32 direction forward takes sixteen units per group when the AVX-512 GEMM path is
+// selected (native/cpu/gmp_avx512.cc): the same arithmetic on twice the lanes, so u(θ), the sin/cos
+// cache and the packed product must equal the AVX2 path's bit for bit. Awkward unit counts (1,
+// 7–9, 15–17, 31–33, 100) and fan-ins (chunk edges 2, 9, 12, 13, 17, 33, 34, 70), 1 and 2 threads,
+// and angles beyond the float reduction's range (the pair falls back to the AVX2 groups).
+void run_direction_isa(const char* isa, int64_t rows, int64_t m, int64_t n, const std::vector<float>& th,
+                       const std::vector<float>& X, const std::vector<float>& lam,
+                       const std::vector<float>& r, std::vector<std::vector<float>>& out) {
+  CHECK(gmpnn_cpu_gemm_set_isa_for_testing(isa) == 1);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const size_t clen = (size_t)gmpnn_gmp_direction_cache_len(m, n);
+  std::vector<float> U((size_t)(m * n), nan), U2((size_t)(m * n), nan), cache(2 * clen, nan),
+      Y((size_t)(rows * m), nan), Z((size_t)(rows * m), nan), Y2((size_t)(rows * m), nan),
+      Z2((size_t)(rows * m), nan), U3((size_t)(m * n), nan), cache3(2 * clen, nan);
+  CHECK_OK(gmpnn_cpu_gmp_direction_forward(GMPNN_F32, U.data(), th.data(), m, n));
+  CHECK_OK(gmpnn_cpu_gmp_direction_forward_cached(GMPNN_F32, U2.data(), (double*)(void*)cache.data(),
+                                                  th.data(), m, n));
+  // The product, without U (u(θ) only in the packed operand) and with U and the cache.
+  CHECK_OK(gmpnn_cpu_gmp_dense_forward_theta(GMPNN_F32, Y.data(), Z.data(), nullptr, nullptr,
+                                             X.data(), th.data(), lam.data(), r.data(), rows, n, m, 1));
+  CHECK_OK(gmpnn_cpu_gmp_dense_forward_theta(GMPNN_F32, Y2.data(), Z2.data(), U3.data(),
+                                             (double*)(void*)cache3.data(), X.data(), th.data(),
+                                             lam.data(), r.data(), rows, n, m, 0));
+  out = {U, U2, cache, Y, Z, Y2, Z2, U3, cache3};
+  gmpnn_cpu_gemm_set_isa_for_testing(nullptr);
+}
+
+GMPNN_TEST(gmp_direction_avx512_matches_avx2) {
+  if (!gmpnn_cpu_gemm_set_isa_for_testing("avx512")) {
+    gmpnn_test::skip("CPU has no AVX-512 (the sixteen-unit direction forward is not taken)");
+    return;
+  }
+  gmpnn_cpu_gemm_set_isa_for_testing(nullptr);
+  const int64_t ms[] = {1, 7, 8, 9, 15, 16, 17, 31, 33, 100};
+  const int64_t ns[] = {2, 9, 12, 13, 17, 33, 34, 70};
+  const char* names[] = {"U", "U cached", "cache", "Y", "Z", "Y with U", "Z with U", "U of product",
+                         "cache of product"};
+  const int saved = omp_get_max_threads();
+  uint64_t seed = 9100;
+  for (int threads = 1; threads <= 2; ++threads) {
+    omp_set_num_threads(threads);
+    for (int64_t m : ms)
+      for (int64_t n : ns)
+        for (int far = 0; far < 2; ++far) {
+          Rand rng(seed++);
+          const int64_t rows = 37;
+          std::vector<float> th = rng.vec<float>((size_t)(m * (n - 1)), -4, 4),
+                             X = rng.vec<float>((size_t)(rows * n)), lam = rng.vec<float>((size_t)m),
+                             r = rng.vec<float>((size_t)m, 0.5, 1.5);
+          if (far) {  // one unit's angle beyond the float reduction, one infinite, one NaN
+            th[(size_t)((m / 2) * (n - 1))] = 700.0f;
+            th.back() = std::numeric_limits<float>::infinity();
+            if (m > 20) th[(size_t)(17 * (n - 1))] = std::numeric_limits<float>::quiet_NaN();
+          }
+          std::vector<std::vector<float>> wide, narrow;
+          run_direction_isa("avx512", rows, m, n, th, X, lam, r, wide);
+          run_direction_isa("avx2", rows, m, n, th, X, lam, r, narrow);
+          for (size_t i = 0; i < wide.size(); ++i) {
+            const bool same = wide[i].size() == narrow[i].size() &&
+                              std::memcmp(wide[i].data(), narrow[i].data(), wide[i].size() * 4) == 0;
+            if (!same)
+              std::printf("    avx512 != avx2: %s, m=%lld n=%lld far=%d threads=%d\n", names[i],
+                          (long long)m, (long long)n, far, threads);
+            CHECK(same);
+          }
+        }
+  }
+  omp_set_num_threads(saved);
 }
 
 // gmp_dense_backward against the separate steps it stands for: the epilogue backward, reference

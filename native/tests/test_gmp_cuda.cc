@@ -182,42 +182,55 @@ void run_dense_forward() {
 }
 
 // gmp_dense_forward_theta on the device against the CPU entry (U and the outputs; the CUDA
-// direction kernels leave the cache alone).
+// direction kernels leave the cache alone). Radii of mixed sign (r[0] < 0), and all positive:
+// then the CPU folds r into its product where the fan-in is ≤ 16 (gmp.h), so its Z is r ⊙ z,
+// while CUDA's Z is z; Y is the same either way.
 template <typename T>
 void run_dense_forward_theta() {
   Rand rng(63 + sizeof(T));
   const int64_t shapes[][3] = {{455, 13, 100}, {33, 40, 17}, {5, 2, 3}};
   for (const auto& sh : shapes)
-    for (int act = 0; act < 2; ++act) {
-      const int64_t rows = sh[0], n = sh[1], cols = sh[2];
-      const size_t ne = (size_t)(rows * cols);
-      std::vector<T> X = rng.vec<T>((size_t)(rows * n)), th = rng.vec<T>((size_t)(cols * (n - 1)), 0.0, 3.0),
-                     lam = rng.vec<T>((size_t)cols), r = rng.vec<T>((size_t)cols, -1.5, 1.5);
-      std::vector<T> wU = nans<T>((size_t)(cols * n)), wZ = nans<T>(ne), wY = nans<T>(ne);
-      CHECK_OK(gmpnn_cpu_gmp_dense_forward_theta(dtype_of<T>(), wY.data(), wZ.data(), wU.data(),
-                                                 nullptr, X.data(), th.data(), lam.data(),
-                                                 r.data(), rows, n, cols, act));
-      Dev<T> dX(X), dth(th), dl(lam), dr(r), dU(nans<T>((size_t)(cols * n))), dZ(nans<T>(ne)),
-          dY(nans<T>(ne));
-      CHECK_OK(gmpnn_cuda_gmp_dense_forward_theta(dtype_of<T>(), dY.p, dZ.p, dU.p, nullptr, dX.p,
-                                                  dth.p, dl.p, dr.p, rows, n, cols, act));
-      const std::string what = " rows=" + std::to_string(rows) + " n=" + std::to_string(n) +
-                               " cols=" + std::to_string(cols) + " act=" + std::to_string(act);
-      CHECK_CLOSE(("dense forward theta U" + what).c_str(), dU.down().data(), wU.data(),
-                  wU.size(), tol<T>(), tol<T>());
-      CHECK_CLOSE(("dense forward theta Z" + what).c_str(), dZ.down().data(), wZ.data(), ne,
-                  tol<T>() * std::sqrt((double)n + 1), tol<T>());
-      CHECK_CLOSE(("dense forward theta Y" + what).c_str(), dY.down().data(), wY.data(), ne,
-                  tol<T>() * std::sqrt((double)n + 1), tol<T>());
-      // U = NULL: u(θ) into a scratch, the same Z and Y.
-      Dev<T> dZ2(nans<T>(ne)), dY2(nans<T>(ne));
-      CHECK_OK(gmpnn_cuda_gmp_dense_forward_theta(dtype_of<T>(), dY2.p, dZ2.p, nullptr, nullptr,
-                                                  dX.p, dth.p, dl.p, dr.p, rows, n, cols, act));
-      CHECK_CLOSE(("dense forward theta, U NULL, Z" + what).c_str(), dZ2.down().data(),
-                  wZ.data(), ne, tol<T>() * std::sqrt((double)n + 1), tol<T>());
-      CHECK_CLOSE(("dense forward theta, U NULL, Y" + what).c_str(), dY2.down().data(),
-                  wY.data(), ne, tol<T>() * std::sqrt((double)n + 1), tol<T>());
-    }
+    for (int act = 0; act < 2; ++act)
+      for (bool positive : {false, true}) {
+        const int64_t rows = sh[0], n = sh[1], cols = sh[2];
+        const size_t ne = (size_t)(rows * cols);
+        std::vector<T> X = rng.vec<T>((size_t)(rows * n)), th = rng.vec<T>((size_t)(cols * (n - 1)), 0.0, 3.0),
+                       lam = rng.vec<T>((size_t)cols),
+                       r = positive ? rng.vec<T>((size_t)cols, 0.25, 1.5) : rng.vec<T>((size_t)cols, -1.5, 1.5);
+        if (!positive) r[0] = -std::abs(r[0]) - T(0.1);
+        const bool folds = positive && n <= 16 && rows >= 4;
+        std::vector<T> wU = nans<T>((size_t)(cols * n)), wZ = nans<T>(ne), wY = nans<T>(ne);
+        CHECK_OK(gmpnn_cpu_gmp_dense_forward_theta(dtype_of<T>(), wY.data(), wZ.data(), wU.data(),
+                                                   nullptr, X.data(), th.data(), lam.data(),
+                                                   r.data(), rows, n, cols, act));
+        Dev<T> dX(X), dth(th), dl(lam), dr(r), dU(nans<T>((size_t)(cols * n))), dZ(nans<T>(ne)),
+            dY(nans<T>(ne));
+        CHECK_OK(gmpnn_cuda_gmp_dense_forward_theta(dtype_of<T>(), dY.p, dZ.p, dU.p, nullptr, dX.p,
+                                                    dth.p, dl.p, dr.p, rows, n, cols, act));
+        const std::string what = " rows=" + std::to_string(rows) + " n=" + std::to_string(n) +
+                                 " cols=" + std::to_string(cols) + " act=" + std::to_string(act) +
+                                 (positive ? " r > 0" : "");
+        // The device's Z as the CPU's would hold it (r ⊙ z where the CPU folds).
+        auto as_cpu_z = [&](std::vector<T> z) {
+          if (folds)
+            for (size_t e = 0; e < ne; ++e) z[e] *= r[e % (size_t)cols];
+          return z;
+        };
+        CHECK_CLOSE(("dense forward theta U" + what).c_str(), dU.down().data(), wU.data(),
+                    wU.size(), tol<T>(), tol<T>());
+        CHECK_CLOSE(("dense forward theta Z" + what).c_str(), as_cpu_z(dZ.down()).data(), wZ.data(), ne,
+                    tol<T>() * std::sqrt((double)n + 1), tol<T>());
+        CHECK_CLOSE(("dense forward theta Y" + what).c_str(), dY.down().data(), wY.data(), ne,
+                    tol<T>() * std::sqrt((double)n + 1), tol<T>());
+        // U = NULL: u(θ) into a scratch, the same Z and Y.
+        Dev<T> dZ2(nans<T>(ne)), dY2(nans<T>(ne));
+        CHECK_OK(gmpnn_cuda_gmp_dense_forward_theta(dtype_of<T>(), dY2.p, dZ2.p, nullptr, nullptr,
+                                                    dX.p, dth.p, dl.p, dr.p, rows, n, cols, act));
+        CHECK_CLOSE(("dense forward theta, U NULL, Z" + what).c_str(), as_cpu_z(dZ2.down()).data(),
+                    wZ.data(), ne, tol<T>() * std::sqrt((double)n + 1), tol<T>());
+        CHECK_CLOSE(("dense forward theta, U NULL, Y" + what).c_str(), dY2.down().data(),
+                    wY.data(), ne, tol<T>() * std::sqrt((double)n + 1), tol<T>());
+      }
 }
 
 // gmp_dense_backward on the device against the CPU entry: SP (theta NULL) and GmP, both

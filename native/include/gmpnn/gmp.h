@@ -81,7 +81,11 @@ gmpnn_status gmpnn_cuda_gmp_dense_forward(gmpnn_dtype dt, void* Y, void* Z, cons
  * gmp_dense_forward with W = U. U is an output (the backward's W), or NULL when no one needs it:
  * a backward without dX that computes dθ (or no dr) does not read W, and an inference forward
  * has no backward. The CPU then writes u(θ) only into the product's packed operand (fan-in ≤ 16)
- * or a scratch; CUDA into a scratch. One binding call per layer instead of two. */
+ * or a scratch; CUDA into a scratch. One binding call per layer instead of two.
+ * Z: where every r_j is positive and finite, the CPU folds r into the product for fan-ins ≤ 16
+ * (r ⊙ act(x·u + λ) = act(x·(r ⊙ u) + r ⊙ λ)), and Z then holds r ⊙ (X·Uᵀ + λ) and Y = act(Z):
+ * no multiply by r per element of Y. Otherwise, and on CUDA, Z = X·Uᵀ + λ. Both have the same
+ * signs, which is all gmp_dense_backward reads of Z for a layer with θ, so either is its input. */
 gmpnn_status gmpnn_cpu_gmp_dense_forward_theta(gmpnn_dtype dt, void* Y, void* Z, void* U,
                                                double* cache, const void* X, const void* theta,
                                                const void* lambda, const void* r, int64_t rows,
@@ -92,7 +96,8 @@ gmpnn_status gmpnn_cuda_gmp_dense_forward_theta(gmpnn_dtype dt, void* Y, void* Z
                                                 int64_t n, int64_t cols, int act);
 
 /* The dense layer's backward in one call (§4), the reverse of gmp_dense_forward, whose Z
- * (= X·Wᵀ + λ) and lambda it takes:
+ * (= X·Wᵀ + λ) and lambda it takes (with theta only act'(Z), Z's signs, is read: the r-folded Z
+ * of gmp_dense_forward_theta serves as well):
  *   dlambda and dr as gmp_epilogue_backward (either may be NULL; dr needs lambda);
  *   dX [rows, n] = G_Z·W (NULL: not wanted); dW [cols, n] = G_Zᵀ·X (NULL: not wanted), with
  *   G_Z = dY ⊙ act'(Z) ⊙ r.
