@@ -57,6 +57,23 @@ describe('GmP layer semantics (GMP_SPEC.md §3)', () => {
     // unit 0: u = (1, 0): z = x0 + 0.5; unit 1: u = (0, 1): z = x1 − 1
     expectClose(y.dataSync(), [2 * 1.5, -3 * 1, 0, -3 * 3], 1e-12, 1e-12);
   });
+  // With fan-in ≤ 16 and 4+ rows the CPU folds r into the product when every r > 0 (its Z is then
+  // r ⊙ z: the backward reads only signs), and keeps r ⊙ act(z) when one is ≤ 0: both checked.
+  for (const radius of [[1.5, 0.7, 0.2], [1.5, -0.7, 0.2]]) {
+    it(`gradients with radius [${radius.join(', ')}] (${radius.every((v) => v > 0) ? 'folded' : 'unfolded'} product)`, () => {
+      g.manualSeed(9);
+      const l = new g.nn.Linear(5, 3, { parameterization: 'gmp', activation: 'relu', ...f64 });
+      g.assign(l.radius!, radius);
+      g.assign(l.lambda!, [0.3, -0.2, 0.1]);
+      const x = randLeaf([8, 5], -1, 1, 4);
+      gradcheck((xi) => l.forward(xi), [x]);
+      gradcheckParams(() => weightedLoss(l.forward(x.detach())), l.parameters());
+      // y = r ⊙ relu(x·u(θ)ᵀ + λ), from the direction and an explicit product.
+      const u = g.gmpDirection(l.theta!);
+      const z = g.add(g.matmul(x.detach(), g.transpose(u)), l.lambda!);
+      expectClose(l.forward(x.detach()).dataSync(), g.mul(g.relu(z), l.radius!).dataSync(), 1e-13, 1e-12);
+    });
+  }
   it('the gradient stays finite and exact where sin θ = 0', () => {
     const l = new g.nn.Linear(4, 2, { parameterization: 'gmp', activation: 'none', ...f64 });
     l.loadStateDict({
