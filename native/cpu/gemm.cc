@@ -220,7 +220,8 @@ bool cpu_has(Isa isa) {
   return isa == kScalar;
 }
 
-// Best path the CPU supports, lowered by GMPNN_GEMM_ISA=avx2|scalar (never raised above it).
+// Best path the CPU supports, lowered by GMPNN_GEMM_ISA=avx2|scalar (never raised above it). The
+// GmP float32 direction kernels follow it (avx512_selected).
 Isa select_isa() {
   Isa best = cpu_has(kAvx512) ? kAvx512 : cpu_has(kAvx2) ? kAvx2 : kScalar;
   if (const char* env = std::getenv("GMPNN_GEMM_ISA")) {
