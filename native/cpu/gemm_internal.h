@@ -72,9 +72,6 @@ namespace gmp_avx512 {
 bool direction_forward_group_f32(float* U, const float* theta, int64_t j0, int64_t cnt, int64_t n,
                                  float* cache_lo, float* cache_hi, float* packed,
                                  const float* scale);
-void direction_backward_pair_f32(float* dtheta, int64_t j0, int64_t cnt, int64_t n,
-                                 const float* s_lo, const float* s_hi, const float* r, double* gu,
-                                 const float* gT_lo, const float* gT_hi);
 }
 // W [C_out, K] packed for conv_direct (bp: round_up(C_out, kConvDirectNr)·K values).
 template <typename T>

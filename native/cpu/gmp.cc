@@ -1050,13 +1050,6 @@ void fused_backward_range(T* dW, T* dtheta, T* dlambda, double* S, double* gu, c
     }
     for (int64_t q = 0; q < 2 * npair * NH; ++q) sum[q] = _mm256_add_pd(sum[q], blk[q]);
   }
-  // With AVX-512 (float32, the cache given) the scans take two groups at a time
-  // (gmp_avx512.cc, the same dθ bit for bit).
-  bool wide = false;
-#if defined(__x86_64__)
-  if constexpr (std::is_same<T, float>::value)
-    wide = dtheta && cache && N - 1 <= kFloatScanMax && gmpnn_cpu::avx512_selected();
-#endif
   for (int64_t gi = 0; gi < ng; ++gi) {
     const int64_t j0 = (g0 + gi) * L, cnt = cnt_of(gi);
     T* a = acc + gi * N * L;
@@ -1067,16 +1060,6 @@ void fused_backward_range(T* dW, T* dtheta, T* dlambda, double* S, double* gu, c
       if (dlambda) dlambda[j0 + l] = (T)(r ? sd[l] * (double)r[j0 + l] : sd[l]);
     }
     if (dtheta) {
-      if (wide && gi % 2 == 0 && gi + 1 < ng) {
-        const float* c = reinterpret_cast<const float*>(cache);
-        gmpnn_cpu::gmp_avx512::direction_backward_pair_f32(
-            reinterpret_cast<float*>(dtheta), j0, cnt + cnt_of(gi + 1), N,
-            c + 2 * cache_offset(j0 / L, N), c + 2 * cache_offset(j0 / L + 1, N),
-            reinterpret_cast<const float*>(r), gu, reinterpret_cast<const float*>(a),
-            reinterpret_cast<const float*>(a + N * L));
-        continue;
-      }
-      if (wide && gi % 2 == 1) continue;  // the pair's second group, done with the first
       // D as it stands: n vectors of L lanes, the scan's [k][lane] (§4).
       direction_backward_group<T>(dtheta, nullptr, theta, j0, cnt, N, scratch,
                                   cache ? cache + cache_offset(j0 / L, N) : nullptr, r, gu, a);

@@ -228,58 +228,6 @@ bool direction_forward_group_f32(float* U, const float* theta, int64_t j0, int64
   return true;
 }
 
-// gmp.cc direction_backward_group_f32 (the float reverse recurrence, §4) for the two eight-unit
-// groups j0 and j0 + 8 at once (8 < cnt ≤ 16 units), in the fused backward's form: sin/cos from
-// the cache slices s_lo / s_hi (each [k][8] sin, then [k][8] cos) and g from its accumulators
-// gT_lo / gT_hi ([k][8], n vectors each). r (or NULL: 1) starts P; gu (or NULL) receives R_0 =
-// g·u per unit. The same operations per lane as the AVX2 group, so the same dθ bit for bit.
-// n − 1 ≤ 32 (the float recurrence's range).
-void direction_backward_pair_f32(float* dtheta, int64_t j0, int64_t cnt, int64_t n,
-                                 const float* s_lo, const float* s_hi, const float* r, double* gu,
-                                 const float* gT_lo, const float* gT_hi) {
-  const int64_t a = n - 1;
-  const float *c_lo = s_lo + 8 * a, *c_hi = s_hi + 8 * a;
-  auto pair = [](const float* lo, const float* hi, int64_t k) {
-    return join(_mm256_loadu_ps(lo + 8 * k), _mm256_loadu_ps(hi + 8 * k));
-  };
-  alignas(64) float P[16 * 32], D[16 * 32], t[L];
-  for (int64_t l = 0; l < L; ++l) t[l] = r && l < cnt ? r[j0 + l] : 1.0f;
-  __m512 p = _mm512_load_ps(t);
-  for (int64_t i = 0; i < a; ++i) {
-    _mm512_store_ps(P + L * i, p);  // r·P_{i-1}
-    p = _mm512_mul_ps(p, pair(s_lo, s_hi, i));
-  }
-  __m512 R = pair(gT_lo, gT_hi, a);  // g_n
-  for (int64_t i = a - 1; i >= 0; --i) {
-    const __m512 gi = pair(gT_lo, gT_hi, i), ci = pair(c_lo, c_hi, i), si = pair(s_lo, s_hi, i);
-    _mm512_store_ps(D + L * i, _mm512_mul_ps(_mm512_load_ps(P + L * i),
-                                             _mm512_fmsub_ps(ci, R, _mm512_mul_ps(si, gi))));
-    R = _mm512_fmadd_ps(si, R, _mm512_mul_ps(gi, ci));
-  }
-  // dθ rows: 8×8 blocks per half (the last one ending at column a, overlapping the one before it
-  // with the same values), or column by column when a < 8.
-  for (int h = 0; h < 2; ++h) {
-    const int64_t rows = h ? cnt - 8 : 8;
-    float* d0 = dtheta + (j0 + 8 * h) * a;
-    if (a < 8) {
-      for (int64_t l = 0; l < rows; ++l)
-        for (int64_t k = 0; k < a; ++k) d0[l * a + k] = D[L * k + 8 * h + l];
-      continue;
-    }
-    for (int64_t k0 = 0; k0 < a; k0 += 8) {
-      const int64_t kb = k0 + 8 <= a ? k0 : a - 8;
-      __m256 v[8];
-      for (int i = 0; i < 8; ++i) v[i] = _mm256_load_ps(D + L * (kb + i) + 8 * h);
-      transpose8(v);
-      for (int64_t l = 0; l < rows; ++l) _mm256_storeu_ps(d0 + l * a + kb, v[l]);
-    }
-  }
-  if (gu) {
-    _mm512_store_ps(t, R);  // R_0 = g·u
-    for (int64_t l = 0; l < cnt; ++l) gu[j0 + l] = t[l];
-  }
-}
-
 }  // namespace gmp_avx512
 }  // namespace gmpnn_cpu
 
@@ -291,8 +239,6 @@ bool direction_forward_group_f32(float*, const float*, int64_t, int64_t, int64_t
                                  float*, const float*) {
   return false;
 }
-void direction_backward_pair_f32(float*, int64_t, int64_t, int64_t, const float*, const float*,
-                                 const float*, double*, const float*, const float*) {}
 }  // namespace gmp_avx512
 }  // namespace gmpnn_cpu
 

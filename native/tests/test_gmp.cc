@@ -1013,9 +1013,8 @@ GMPNN_TEST(gmp_dense_forward_theta) {
 }
 
 // The float32 direction forward takes sixteen units per group when the AVX-512 GEMM path is
-// selected (native/cpu/gmp_avx512.cc), and so do the fused backward's dθ scans: the same
-// arithmetic on twice the lanes, so u(θ), the sin/cos cache, the packed product and the
-// gradients must equal the AVX2 path's bit for bit. Awkward unit counts (1,
+// selected (native/cpu/gmp_avx512.cc): the same arithmetic on twice the lanes, so u(θ), the sin/cos
+// cache and the packed product must equal the AVX2 path's bit for bit. Awkward unit counts (1,
 // 7–9, 15–17, 31–33, 100) and fan-ins (chunk edges 2, 9, 12, 13, 17, 33, 34, 70), 1 and 2 threads,
 // and angles beyond the float reduction's range (the pair falls back to the AVX2 groups).
 void run_direction_isa(const char* isa, int64_t rows, int64_t m, int64_t n, const std::vector<float>& th,
@@ -1036,16 +1035,7 @@ void run_direction_isa(const char* isa, int64_t rows, int64_t m, int64_t n, cons
   CHECK_OK(gmpnn_cpu_gmp_dense_forward_theta(GMPNN_F32, Y2.data(), Z2.data(), U3.data(),
                                              (double*)(void*)cache3.data(), X.data(), th.data(),
                                              lam.data(), r.data(), rows, n, m, 0));
-  // The fused backward (no dX, fan-in ≤ 16) on the forward's Z and cache: its dθ scans take
-  // two groups at a time with AVX-512.
-  std::vector<float> dY((size_t)(rows * m)), dth((size_t)(m * (n - 1)), nan), dl((size_t)m, nan),
-      dr((size_t)m, nan), dW((size_t)(m * n), nan), dZ((size_t)(rows * m), nan);
-  for (size_t e = 0; e < dY.size(); ++e) dY[e] = std::sin(0.37f * (float)e);
-  CHECK_OK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, nullptr, dW.data(), dth.data(), dl.data(),
-                                        dr.data(), dZ.data(), dY.data(), Z2.data(), X.data(),
-                                        nullptr, th.data(), (const double*)(const void*)cache3.data(),
-                                        lam.data(), r.data(), rows, n, m, 0));
-  out = {U, U2, cache, Y, Z, Y2, Z2, U3, cache3, dth, dl, dr};
+  out = {U, U2, cache, Y, Z, Y2, Z2, U3, cache3};
   gmpnn_cpu_gemm_set_isa_for_testing(nullptr);
 }
 
@@ -1057,8 +1047,8 @@ GMPNN_TEST(gmp_direction_avx512_matches_avx2) {
   gmpnn_cpu_gemm_set_isa_for_testing(nullptr);
   const int64_t ms[] = {1, 7, 8, 9, 15, 16, 17, 31, 33, 100};
   const int64_t ns[] = {2, 9, 12, 13, 17, 33, 34, 70};
-  const char* names[] = {"U",        "U cached",     "cache",            "Y",  "Z",  "Y with U",
-                         "Z with U", "U of product", "cache of product", "dθ", "dλ", "dr"};
+  const char* names[] = {"U", "U cached", "cache", "Y", "Z", "Y with U", "Z with U", "U of product",
+                         "cache of product"};
   const int saved = omp_get_max_threads();
   uint64_t seed = 9100;
   for (int threads = 1; threads <= 2; ++threads) {
