@@ -236,6 +236,8 @@ Isa& current_isa() {
   static Isa isa = select_isa();
   return isa;
 }
+// Set by the testing hook when it forces "avx512": short AVX-512 kernels run on any CPU then.
+bool g_avx512_short_forced = false;
 // Testing override of MC/KC/NC (0 = the kernel's default), to reach every block edge with small
 // matrices.
 int64_t g_block_override[3] = {0, 0, 0};
@@ -1355,6 +1357,14 @@ gmpnn_status gemm_im2col_a(T* C, const Im2colView<T>& a, const T* B, int trans_b
 
 bool conv_direct_available() { return current_isa() == kAvx2; }
 bool avx512_selected() { return current_isa() == kAvx512; }
+bool avx512_short_kernels() {
+#if defined(__x86_64__)
+  static const bool intel = (__builtin_cpu_init(), __builtin_cpu_is("intel"));
+#else
+  static const bool intel = false;
+#endif
+  return current_isa() == kAvx512 && (!intel || g_avx512_short_forced);
+}
 
 template <typename T>
 void conv_direct_pack_weight(T* bp, const T* w, int64_t C_out, int64_t K) {
@@ -1459,17 +1469,20 @@ extern "C" gmpnn_status gmpnn_cpu_gemm_reference(gmpnn_dtype dt, void* C, const 
 extern "C" const char* gmpnn_cpu_gemm_isa(void) { return kIsaName[current_isa()]; }
 
 // ---------------------------------------------------------------- testing hooks (not in the ABI)
-// Forces a microkernel path: returns 1 on success, 0 when the CPU lacks it. Not thread-safe with
-// concurrent GEMMs; for the kernel tests only.
+// Forces a microkernel path: returns 1 on success, 0 when the CPU lacks it. Forcing "avx512" also
+// lets the short AVX-512 kernels run on any CPU (avx512_short_kernels), so the tests reach them.
+// Not thread-safe with concurrent GEMMs; for the kernel tests only.
 extern "C" int gmpnn_cpu_gemm_set_isa_for_testing(const char* name) {
   for (int i = 0; i < 3; ++i)
     if (name && std::strcmp(name, kIsaName[i]) == 0) {
       if (!cpu_has((Isa)i)) return 0;
       current_isa() = (Isa)i;
+      g_avx512_short_forced = i == kAvx512;
       return 1;
     }
   if (!name) {  // back to the default choice
     current_isa() = select_isa();
+    g_avx512_short_forced = false;
     return 1;
   }
   return 0;

@@ -462,6 +462,11 @@ inline int64_t cache_offset(int64_t gi, int64_t n) { return 8 * (n - 1) * gi; }
 // packed (or NULL): the GEMM's packed W (gemm_internal.h: strips of two lane groups, [k][2·L]),
 // written besides U (NULL: only there); a strip's second half past m is zeroed.
 // scale (or NULL; only with packed): per-unit factors applied to the packed values alone.
+// Units × fan-in from which the sixteen-lane u(θ) is taken on every AVX-512 CPU: there its own
+// gain (~0.15 ns per element alone, 22 µs at 128×1152) dwarfs the after-effect on the calls
+// that follow (~0.4 µs in an MLP step; none measurable at 100×256).
+constexpr int64_t kWideDirectionMin = 16384;
+
 template <typename T>
 gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n, double* cache,
                                     T* packed = nullptr, const T* scale = nullptr) {
@@ -477,7 +482,11 @@ gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n, 
   };
   bool wide = false;
 #if defined(__x86_64__)
-  if constexpr (std::is_same<T, float>::value) wide = gmpnn_cpu::avx512_selected();
+  // Sixteen lanes where the AVX-512 path is selected, except a small layer on a CPU where a short
+  // AVX-512 burst slows the code after it (gemm_internal.h avx512_short_kernels).
+  if constexpr (std::is_same<T, float>::value)
+    wide = gmpnn_cpu::avx512_selected() &&
+           (m * n >= kWideDirectionMin || gmpnn_cpu::avx512_short_kernels());
 #endif
   if (wide) {
     // Two lane groups at a time, a strip of the packed W each (gmp_avx512.cc); a pair with an
