@@ -14,12 +14,37 @@ const fs = require('node:fs');
 const os = require('node:os');
 const { spawnSync } = require('node:child_process');
 const g = require('..');
-const { findPython, repeatsFromArgv, median, quantile, mlpSetup } = require('./common');
+const { parseArgs } = require('node:util');
+const { findPython, median, quantile, mlpSetup } = require('./common');
 
-const quick = process.argv.includes('--quick');
+// Node's own parser (strict: an unknown option or a missing value is an error, printed as one line).
+let opt;
+try {
+  ({ values: opt } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      threads: { type: 'string' },
+      repeat: { type: 'string', default: '1' },
+      'ratio-runs': { type: 'string', default: '1' },
+      only: { type: 'string' },
+      write: { type: 'boolean', default: false },
+    },
+  }));
+} catch (err) {
+  console.error(`mlp_bench: ${err.message}`);
+  process.exit(2);
+}
+const positiveInt = (name, text) => {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < 1) {
+    console.error(`mlp_bench: --${name} must be a positive integer, got ${text}`);
+    process.exit(2);
+  }
+  return v;
+};
+const quick = opt.quick;
 // --threads N: kernel threads for gmpnn and for PyTorch alike (default: gmpnn's default).
-const ti = process.argv.indexOf('--threads');
-if (ti > 0) g.setNumThreads(Number(process.argv[ti + 1]));
+if (opt.threads !== undefined) g.setNumThreads(positiveInt('threads', opt.threads));
 const seconds = quick ? 0.3 : 1.0; // PyTorch's timed windows
 const pairs = quick ? 8 : 32; // our SP/GmP window pairs (more, shorter pairs: a steadier median)
 const pairSeconds = quick ? 0.05 : 0.1;
@@ -69,22 +94,20 @@ function timeOursPair(cfg, dtype, withEpochs = true) {
 
 // --repeat N: the whole measurement (ours, then PyTorch) N times; the table gives per-row
 // medians (epochs/s, and the ratios taken run by run), since runs on a shared machine swing.
-const repeats = repeatsFromArgv();
+const repeats = positiveInt('repeat', opt.repeat);
 // --ratio-runs N: the paired measurement N times per row in each repeat (fresh models each time,
 // no epochs/s windows for the extra ones). GmP/SP is the median over all repeats × N runs, with
 // their interquartile range beside it: on a shared VM one run's median moves with the minute by
 // more than the ratio is judged on (boston-like float32: 1.003–1.052 over 12 runs of one
 // process), and a median over 3 runs moved with it.
-const ri = process.argv.indexOf('--ratio-runs');
-const ratioRuns = ri > 0 ? Math.max(1, Number(process.argv[ri + 1]) || 1) : 1;
+const ratioRuns = positiveInt('ratio-runs', opt['ratio-runs']);
 
-const oi = process.argv.indexOf('--only');
-const only = oi > 0 ? process.argv[oi + 1] : null;
-if (oi > 0 && (only === undefined || only.startsWith('--'))) {
+const only = opt.only ?? null;
+if (only !== null && (only === '' || only.startsWith('--'))) {
   console.error('mlp_bench: --only needs the text of a row name, e.g. --only "boston-like float32"');
   process.exit(2);
 }
-if (only !== null && process.argv.includes('--write')) {
+if (only !== null && opt.write) {
   console.error('mlp_bench: --write records the whole table; run it without --only');
   process.exit(2);
 }
@@ -144,7 +167,7 @@ const header = `Machine: ${cpu}, ${os.cpus().length} cores, gmpnn ${g.backends()
 const table = [header, '', ...lines].join('\n');
 console.log(table);
 
-if (process.argv.includes('--write')) {
+if (opt.write) {
   // Replaces the generated block of the MLP section of bench/RESULTS.md (the prose around it stays).
   const file = path.join(__dirname, 'RESULTS.md');
   const block = `<!-- mlp_bench:begin -->\nCommand: \`node ${process.argv.slice(1).map((a) => path.relative(process.cwd(), a) || a).join(' ')}\`\n\n${table}\n<!-- mlp_bench:end -->`;
