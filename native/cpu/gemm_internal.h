@@ -74,8 +74,9 @@ bool avx512_selected();
 // Xeon (family 6 model 167) the sixteen-lane u(θ) of a 100×13 layer was faster alone (1.1 µs
 // against 1.7) but slowed the next calls of an MLP step by more than it saved (GmP/SP 1.06–1.08
 // against 1.03–1.04, bench/RESULTS.md), as Intel cores are known to do after 512-bit floating
-// point (a lower clock licence, port 1 closed to vector work for a while). Zen 4/5 show no such
-// after-effect.
+// point (a lower clock licence, port 1 closed to vector work for a while). AMD's Zen 4/5 keep
+// their clock under AVX-512, and on a Zen 5 VM the sixteen lanes were a gain in the step (twelfth
+// session, bench/RESULTS.md); whether they leave a smaller after-effect there was not measured.
 bool avx512_short_kernels();
 namespace gmp_avx512 {
 bool direction_forward_group_f32(float* U, const float* theta, int64_t j0, int64_t cnt, int64_t n,

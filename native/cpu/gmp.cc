@@ -459,14 +459,14 @@ void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0
 // eight float32 units), so the cache is never longer than gmpnn_gmp_direction_cache_len.
 inline int64_t cache_offset(int64_t gi, int64_t n) { return 8 * (n - 1) * gi; }
 
-// packed (or NULL): the GEMM's packed W (gemm_internal.h: strips of two lane groups, [k][2·L]),
-// written besides U (NULL: only there); a strip's second half past m is zeroed.
-// scale (or NULL; only with packed): per-unit factors applied to the packed values alone.
 // Units × fan-in from which the sixteen-lane u(θ) is taken on every AVX-512 CPU: there its own
 // gain (~0.15 ns per element alone, 22 µs at 128×1152) dwarfs the after-effect on the calls
 // that follow (~0.4 µs in an MLP step; none measurable at 100×256).
 constexpr int64_t kWideDirectionMin = 16384;
 
+// packed (or NULL): the GEMM's packed W (gemm_internal.h: strips of two lane groups, [k][2·L]),
+// written besides U (NULL: only there); a strip's second half past m is zeroed.
+// scale (or NULL; only with packed): per-unit factors applied to the packed values alone.
 template <typename T>
 gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n, double* cache,
                                     T* packed = nullptr, const T* scale = nullptr) {

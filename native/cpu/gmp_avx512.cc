@@ -1,9 +1,10 @@
 // AVX-512 form of the float32 direction forward u(θ) (gmp.cc's direction_forward_group, sixteen
 // units per group instead of eight). This file alone is compiled with -mavx512f/dq/bw/vl and
 // gmp.cc calls it only when the AVX-512 GEMM path is selected (gemm_internal.h avx512_selected;
-// on Intel CPUs only for large layers, avx512_short_kernels), so nothing here may run elsewhere: it includes no project header (an inline function compiled
-// here with AVX-512 could otherwise be the copy the linker keeps for every caller) and keeps all
-// its helpers in an anonymous namespace.
+// on Intel CPUs only for large layers, avx512_short_kernels), so nothing here may run elsewhere:
+// it includes no project header (an inline function compiled here with AVX-512 could otherwise
+// be the copy the linker keeps for every caller) and keeps all its helpers in an anonymous
+// namespace.
 //
 // The arithmetic is gmp.cc's, operation for operation, on twice the lanes: the sin/cos of
 // simd_math.h's sincos8f_near (float reduction, cephes kernels, quadrant blends), the prefix
