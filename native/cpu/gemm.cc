@@ -1363,7 +1363,7 @@ bool avx512_short_kernels() {
 #else
   static const bool intel = false;
 #endif
-  return current_isa() == kAvx512 && (!intel || g_avx512_short_forced);
+  return !intel || g_avx512_short_forced;
 }
 
 template <typename T>

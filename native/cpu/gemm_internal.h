@@ -69,9 +69,9 @@ bool conv_direct_available();
 // float32 direction forward then takes sixteen units per group (gmp_avx512.cc) where
 // avx512_short_kernels() allows it or the layer is large (gmp.cc kWideDirectionMin).
 bool avx512_selected();
-// Whether a short burst of AVX-512 arithmetic between AVX2 kernels pays: the AVX-512 path is
-// selected and the CPU is not an Intel one (or the testing hook forced "avx512"). On an Intel
-// Xeon (family 6 model 167) the sixteen-lane u(θ) of a 100×13 layer was faster alone (1.1 µs
+// Whether a short burst of AVX-512 arithmetic between AVX2 kernels pays on this CPU (callers
+// check avx512_selected first): not on an Intel one, unless the testing hook forced "avx512".
+// On an Intel Xeon (family 6 model 167) the sixteen-lane u(θ) of a 100×13 layer was faster alone (1.1 µs
 // against 1.7) but slowed the next calls of an MLP step by more than it saved (GmP/SP 1.06–1.08
 // against 1.03–1.04, bench/RESULTS.md), as Intel cores are known to do after 512-bit floating
 // point (a lower clock licence, port 1 closed to vector work for a while). AMD's Zen 4/5 keep
