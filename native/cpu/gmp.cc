@@ -280,7 +280,13 @@ void direction_forward_group(T* U, const T* theta, int64_t j0, int64_t cnt, int6
       // columns do.
       V v[L];
       load_block<T>(th, k0 + len - L, v);
-      for (int64_t i = full; i < len; ++i) LT::store(sn + L * i, v[i - (len - L)]);
+      if (len >= L) {
+        // The whole block (its first columns again, the same values): a loop over the last
+        // len − full alone compiled to a memcpy call through the stack.
+        for (int l = 0; l < L; ++l) LT::store(sn + L * (len - L + l), v[l]);
+      } else {
+        for (int64_t i = full; i < len; ++i) LT::store(sn + L * i, v[i - (len - L)]);
+      }
     } else {
       for (int64_t i = full; i < len; ++i) LT::store(sn + L * i, load_col(th, k0 + i));
     }

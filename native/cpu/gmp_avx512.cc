@@ -174,7 +174,12 @@ bool direction_forward_group_f32(float* U, const float* theta, int64_t j0, int64
     if (len > full && k0 + len >= 8) {
       __m512 v[8];
       load_block(k0 + len - 8, v);
-      for (int64_t i = full; i < len; ++i) _mm512_store_ps(sn + L * i, v[i - (len - 8)]);
+      if (len >= 8) {
+        // The whole block, as gmp.cc does (the loop alone compiled to a memcpy call).
+        for (int l = 0; l < 8; ++l) _mm512_store_ps(sn + L * (len - 8 + l), v[l]);
+      } else {
+        for (int64_t i = full; i < len; ++i) _mm512_store_ps(sn + L * i, v[i - (len - 8)]);
+      }
     } else {
       for (int64_t i = full; i < len; ++i) _mm512_store_ps(sn + L * i, load_col(k0 + i));
     }
