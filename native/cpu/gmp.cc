@@ -1382,13 +1382,19 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_dense_forward_theta(gmpnn_dtype dt, void* 
       const T* rp = (const T*)r;
       const T* lam = (const T*)lambda;
       bool fold = r != nullptr;
-      for (int64_t j = 0; fold && j < cols; ++j)
-        fold = rp[j] > T(0) && rp[j] <= std::numeric_limits<T>::max();
+      if (fold) {
+        // No early exit: a loop the compiler vectorizes (the branchy one was ~0.1 µs at 100 units).
+        int bad = 0;
+        for (int64_t j = 0; j < cols; ++j)
+          bad |= !(rp[j] > T(0)) | (rp[j] > std::numeric_limits<T>::max());
+        fold = bad == 0;
+      }
       thread_local std::vector<T> t_lambda;  // r ⊙ λ, kept between calls
       if (fold) {
         try {
           if ((int64_t)t_lambda.size() < cols) t_lambda.resize((size_t)cols);
-          for (int64_t j = 0; j < cols; ++j) t_lambda[(size_t)j] = rp[j] * lam[j];
+          T* rl = t_lambda.data();
+          for (int64_t j = 0; j < cols; ++j) rl[j] = rp[j] * lam[j];
         } catch (const std::bad_alloc&) {
           fold = false;
         }
