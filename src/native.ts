@@ -70,7 +70,7 @@ export interface NativeAddon {
   ): void;
   gmpDenseBackward(
     dx: Buf | null, dw: Buf | null, dtheta: Buf | null, dlambda: Buf | null, dr: Buf | null, dz: Buf,
-    dy: Buf, z: Buf, x: Buf, w: Buf | null, theta: Buf | null, cache: Buf | null, lambda: Buf | null, r: Buf | null,
+    dy: Buf, z: Buf, y: Buf, x: Buf, w: Buf | null, theta: Buf | null, cache: Buf | null, lambda: Buf | null, r: Buf | null,
     rows: number, n: number, cols: number, act: number,
   ): void;
   gmpEpilogueForward(y: Buf, z: Buf, lambda: Buf, r: Buf | null, rows: number, cols: number, act: number): void;

@@ -182,10 +182,11 @@ void bench_dense_backward(int64_t rows, int64_t n, int64_t cols) {
   std::vector<double> tf, tg;
   for (int rep = 0; rep < 5; ++rep) {
     tf.push_back(time_us([&] {
+      // r NULL: the backward reads its Y argument, for which Z stands in (timing only).
       check(gmpnn_cpu_gmp_dense_backward(dt, nullptr, dW.data(), nullptr, dl.data(), nullptr,
-                                         dZ.data(), dY.data(), Z.data(), X.data(), X.data(),
-                                         nullptr, nullptr, nullptr, nullptr, rows, n, cols,
-                                         GMPNN_ACT_RELU));
+                                         dZ.data(), dY.data(), Z.data(), Z.data(), X.data(),
+                                         X.data(), nullptr, nullptr, nullptr, nullptr, rows, n,
+                                         cols, GMPNN_ACT_RELU));
     }));
     tg.push_back(time_us([&] {
       check(gmpnn_cpu_gmp_epilogue_backward(dt, dZ.data(), dl.data(), nullptr, dY.data(), Z.data(),
@@ -223,18 +224,18 @@ void bench_layer_step(int64_t rows, int64_t n, int64_t cols) {
       check(gmpnn_cpu_gmp_dense_forward(dt, Y.data(), Z.data(), X.data(), W.data(), lambda.data(),
                                         nullptr, rows, n, cols, GMPNN_ACT_RELU));
       check(gmpnn_cpu_gmp_dense_backward(dt, nullptr, dW.data(), nullptr, dl.data(), nullptr,
-                                         dZ.data(), dY.data(), Z.data(), X.data(), W.data(),
-                                         nullptr, nullptr, nullptr, nullptr, rows, n, cols,
-                                         GMPNN_ACT_RELU));
+                                         dZ.data(), dY.data(), Z.data(), Y.data(), X.data(),
+                                         W.data(), nullptr, nullptr, nullptr, nullptr, rows, n,
+                                         cols, GMPNN_ACT_RELU));
     }));
     tgmp.push_back(time_us([&] {
       check(gmpnn_cpu_gmp_direction_forward_cached(dt, U.data(), cache.data(), th.data(), cols, n));
       check(gmpnn_cpu_gmp_dense_forward(dt, Y.data(), Z.data(), X.data(), U.data(), lambda.data(),
                                         r.data(), rows, n, cols, GMPNN_ACT_RELU));
       check(gmpnn_cpu_gmp_dense_backward(dt, nullptr, dW.data(), dth.data(), dl.data(), dr.data(),
-                                         dZ.data(), dY.data(), Z.data(), X.data(), U.data(),
-                                         th.data(), cache.data(), lambda.data(), r.data(), rows,
-                                         n, cols, GMPNN_ACT_RELU));
+                                         dZ.data(), dY.data(), Z.data(), Y.data(), X.data(),
+                                         U.data(), th.data(), cache.data(), lambda.data(),
+                                         r.data(), rows, n, cols, GMPNN_ACT_RELU));
     }));
   }
   std::sort(tsp.begin(), tsp.end());

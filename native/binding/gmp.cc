@@ -152,8 +152,9 @@ Napi::Value DenseForwardTheta(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// gmpDenseBackward(dX|null, dW|null, dtheta|null, dlambda|null, dr|null, dZ, dY, Z, X, W|null,
-//                  theta|null, cache|null, lambda|null, r|null, rows, n, cols, act)
+// gmpDenseBackward(dX|null, dW|null, dtheta|null, dlambda|null, dr|null, dZ, dY, Z, Y, X,
+//                  W|null, theta|null, cache|null, lambda|null, r|null, rows, n, cols, act)
+// Y: the forward's output (gmp.h: the CPU reads what it needs of z from it where it can).
 // W may be null where the kernel does not read it (gmp.h: no dX, and dθ computed or no dr).
 Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -161,13 +162,13 @@ Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
   Buffer *dX = ArgBuffer(info, 0, op, true), *dW = ArgBuffer(info, 1, op, true),
          *dtheta = ArgBuffer(info, 2, op, true), *dl = ArgBuffer(info, 3, op, true),
          *dr = ArgBuffer(info, 4, op, true), *dZ = ArgBuffer(info, 5, op),
-         *dY = ArgBuffer(info, 6, op), *Z = ArgBuffer(info, 7, op), *X = ArgBuffer(info, 8, op),
-         *W = ArgBuffer(info, 9, op, true), *theta = ArgBuffer(info, 10, op, true),
-         *cache = ArgBuffer(info, 11, op, true), *lambda = ArgBuffer(info, 12, op, true),
-         *r = ArgBuffer(info, 13, op, true);
-  int64_t rows = ArgInt(info, 14, op), n = ArgInt(info, 15, op), cols = ArgInt(info, 16, op),
-          act = ArgInt(info, 17, op);
-  SameDeviceDtype(env, op, {dX, dW, dtheta, dl, dr, dZ, dY, Z, X, W, theta, lambda, r});
+         *dY = ArgBuffer(info, 6, op), *Z = ArgBuffer(info, 7, op), *Y = ArgBuffer(info, 8, op),
+         *X = ArgBuffer(info, 9, op), *W = ArgBuffer(info, 10, op, true),
+         *theta = ArgBuffer(info, 11, op, true), *cache = ArgBuffer(info, 12, op, true),
+         *lambda = ArgBuffer(info, 13, op, true), *r = ArgBuffer(info, 14, op, true);
+  int64_t rows = ArgInt(info, 15, op), n = ArgInt(info, 16, op), cols = ArgInt(info, 17, op),
+          act = ArgInt(info, 18, op);
+  SameDeviceDtype(env, op, {dX, dW, dtheta, dl, dr, dZ, dY, Z, Y, X, W, theta, lambda, r});
   if (rows < 0 || n < 0 || cols < 0) Throw(env, "E_SHAPE", "gmpDenseBackward: negative size");
   if (theta && n < 2) Throw(env, "E_SHAPE", "gmpDenseBackward: theta needs n >= 2");
   Fits(env, op, "dX", dX, rows * n);
@@ -177,6 +178,7 @@ Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
   Fits(env, op, "dZ", dZ, rows * cols);
   Fits(env, op, "dY", dY, rows * cols);
   Fits(env, op, "Z", Z, rows * cols);
+  Fits(env, op, "Y", Y, rows * cols);
   Fits(env, op, "X", X, rows * n);
   Fits(env, op, "W", W, cols * n);
   Fits(env, op, "lambda", lambda, cols);
@@ -192,7 +194,8 @@ Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
   GMPNN_CALL(env, Z->device(), gmp_dense_backward, Z->dtype(), dX ? dX->data() : nullptr,
              dW ? dW->data() : nullptr, dtheta ? dtheta->data() : nullptr,
              dl ? dl->data() : nullptr, dr ? dr->data() : nullptr, dZ->data(), dY->data(),
-             Z->data(), X->data(), W ? W->data() : nullptr, theta ? theta->data() : nullptr,
+             Z->data(), Y->data(), X->data(), W ? W->data() : nullptr,
+             theta ? theta->data() : nullptr,
              theta && cache ? (const double*)cache->data() : nullptr,
              lambda ? lambda->data() : nullptr, r ? r->data() : nullptr, rows, n, cols, (int)act);
   return env.Undefined();

@@ -668,14 +668,15 @@ template <typename T>
 struct DenseEpilogue {
   T* Y;
   const T* lambda;
-  const T* r;  // NULL: r = 1
-  int act;     // 0 identity, 1 ReLU
+  const T* r;    // NULL: r = 1
+  int act;       // 0 identity, 1 ReLU
+  bool write_z;  // false: Y only (the backward reads Y; Z is left as it was)
 };
 
-// One row's strip: z = acc + λ into Z, y = r·act(z) into Y (λ, r: the strip's vectors, loaded
-// once for all rows of the group; has_r false means r = 1).
+// One row's strip: z = acc + λ into Z (when write_z), y = r·act(z) into Y (λ, r: the strip's
+// vectors, loaded once for all rows of the group; has_r false means r = 1).
 template <typename T>
-inline void dense_epilogue_store(T* z_row, T* y_row, int64_t n, bool relu, bool has_r,
+inline void dense_epilogue_store(T* z_row, T* y_row, int64_t n, bool write_z, bool relu, bool has_r,
                                  typename Small<T>::V l0, typename Small<T>::V l1,
                                  typename Small<T>::V r0, typename Small<T>::V r1,
                                  typename Small<T>::V v0, typename Small<T>::V v1) {
@@ -689,14 +690,18 @@ inline void dense_epilogue_store(T* z_row, T* y_row, int64_t n, bool relu, bool 
   }
   constexpr int VL = Small<T>::VL;
   if (n == 2 * VL) {
-    Small<T>::store(z_row, z0);
-    Small<T>::store(z_row + VL, z1);
+    if (write_z) {
+      Small<T>::store(z_row, z0);
+      Small<T>::store(z_row + VL, z1);
+    }
     Small<T>::store(y_row, h0);
     Small<T>::store(y_row + VL, h1);
     return;
   }
-  store_lane_vec(z_row, z0, n, 0, T(1), T(0));
-  store_lane_vec(z_row, z1, n, 1, T(1), T(0));
+  if (write_z) {
+    store_lane_vec(z_row, z0, n, 0, T(1), T(0));
+    store_lane_vec(z_row, z1, n, 1, T(1), T(0));
+  }
   store_lane_vec(y_row, h0, n, 0, T(1), T(0));
   store_lane_vec(y_row, h1, n, 1, T(1), T(0));
 }
@@ -762,18 +767,18 @@ void small_rows_packed(const T* a0, const T* bp, T* c0, T* y0, RowsArgs g, T alp
     const int64_t n = std::min<int64_t>(JB, N - j0);
     T* c = c0 + j0;
     if (epi) {  // y0: the same rows of Y
-      const bool relu = epi->act == 1, has_r = epi->r != nullptr;
+      const bool relu = epi->act == 1, has_r = epi->r != nullptr, wz = epi->write_z;
       const V l0 = load_lane_vec(epi->lambda + j0, n, 0), l1 = load_lane_vec(epi->lambda + j0, n, 1);
       const V r0 = has_r ? load_lane_vec(epi->r + j0, n, 0) : V{};
       const V r1 = has_r ? load_lane_vec(epi->r + j0, n, 1) : V{};
       T* y = y0 + j0;
-      dense_epilogue_store<T>(c, y, n, relu, has_r, l0, l1, r0, r1, c00, c01);
+      dense_epilogue_store<T>(c, y, n, wz, relu, has_r, l0, l1, r0, r1, c00, c01);
       if (R == 6) {
-        dense_epilogue_store<T>(c + ldc, y + ldc, n, relu, has_r, l0, l1, r0, r1, c10, c11);
-        dense_epilogue_store<T>(c + 2 * ldc, y + 2 * ldc, n, relu, has_r, l0, l1, r0, r1, c20, c21);
-        dense_epilogue_store<T>(c + 3 * ldc, y + 3 * ldc, n, relu, has_r, l0, l1, r0, r1, c30, c31);
-        dense_epilogue_store<T>(c + 4 * ldc, y + 4 * ldc, n, relu, has_r, l0, l1, r0, r1, c40, c41);
-        dense_epilogue_store<T>(c + 5 * ldc, y + 5 * ldc, n, relu, has_r, l0, l1, r0, r1, c50, c51);
+        dense_epilogue_store<T>(c + ldc, y + ldc, n, wz, relu, has_r, l0, l1, r0, r1, c10, c11);
+        dense_epilogue_store<T>(c + 2 * ldc, y + 2 * ldc, n, wz, relu, has_r, l0, l1, r0, r1, c20, c21);
+        dense_epilogue_store<T>(c + 3 * ldc, y + 3 * ldc, n, wz, relu, has_r, l0, l1, r0, r1, c30, c31);
+        dense_epilogue_store<T>(c + 4 * ldc, y + 4 * ldc, n, wz, relu, has_r, l0, l1, r0, r1, c40, c41);
+        dense_epilogue_store<T>(c + 5 * ldc, y + 5 * ldc, n, wz, relu, has_r, l0, l1, r0, r1, c50, c51);
       }
       continue;
     }
@@ -1298,12 +1303,12 @@ gmpnn_status check_args(const char* op, const void* C, const void* A, const void
 namespace gmpnn_cpu {
 template <typename T>
 bool dense_forward_fused(T* Y, T* Z, const T* X, const T* W, const T* lambda, const T* r,
-                         int64_t rows, int64_t n, int64_t cols, int act) {
+                         int64_t rows, int64_t n, int64_t cols, int act, bool write_z) {
   if (!dense_forward_packed_applies(rows, n)) return false;
   T* bp = dense_pack_buffer<T>(dense_pack_len<T>(n, cols));
   if (!bp) return false;
   pack_rows_b(bp, Operand<T>{W, n, true}, cols, n);
-  return dense_forward_packed(Y, Z, X, bp, lambda, r, rows, n, cols, act) == GMPNN_OK;
+  return dense_forward_packed(Y, Z, X, bp, lambda, r, rows, n, cols, act, write_z) == GMPNN_OK;
 }
 bool dense_forward_packed_applies(int64_t rows, int64_t n) {
   return n >= 1 && n <= kFusedDenseMaxK && rows >= 4 && g_small_enabled;
@@ -1317,25 +1322,26 @@ template float* dense_pack_buffer<float>(int64_t);
 template double* dense_pack_buffer<double>(int64_t);
 template <typename T>
 gmpnn_status dense_forward_packed(T* Y, T* Z, const T* X, const T* bp, const T* lambda,
-                                  const T* r, int64_t rows, int64_t n, int64_t cols, int act) {
+                                  const T* r, int64_t rows, int64_t n, int64_t cols, int act,
+                                  bool write_z) {
   // op(B) is read only through bp.
   Problem<T> pb{{X, n, false}, {nullptr, n, true}, Z, rows, cols, n, cols, T(1), T(0)};
-  const DenseEpilogue<T> epi{Y, lambda, r, act};
+  const DenseEpilogue<T> epi{Y, lambda, r, act, write_z};
   const bool par = !omp_in_parallel() && rows * cols * n >= kGemmParallelMacs &&
                    omp_get_max_threads() > 1;
   return rows_packed_run(pb, bp, par, &epi);
 }
 template gmpnn_status dense_forward_packed<float>(float*, float*, const float*, const float*,
                                                   const float*, const float*, int64_t, int64_t,
-                                                  int64_t, int);
+                                                  int64_t, int, bool);
 template gmpnn_status dense_forward_packed<double>(double*, double*, const double*,
                                                    const double*, const double*, const double*,
-                                                   int64_t, int64_t, int64_t, int);
+                                                   int64_t, int64_t, int64_t, int, bool);
 template bool dense_forward_fused<float>(float*, float*, const float*, const float*, const float*,
-                                         const float*, int64_t, int64_t, int64_t, int);
+                                         const float*, int64_t, int64_t, int64_t, int, bool);
 template bool dense_forward_fused<double>(double*, double*, const double*, const double*,
                                           const double*, const double*, int64_t, int64_t, int64_t,
-                                          int);
+                                          int, bool);
 
 // The packed path alone, for an operand the small-dimension forms cannot read (an im2col view).
 template <typename T>

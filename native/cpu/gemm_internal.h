@@ -10,10 +10,12 @@ namespace gmpnn_cpu {
 // Z = X·Wᵀ + lambda and Y = r ⊙ act(Z) in one pass (act: 0 identity, 1 ReLU; r may be NULL for
 // r = 1), X [rows, n] row-major, W [cols, n] row-major, Z and Y [rows, cols]. Only for
 // n <= kFusedDenseMaxK (returns false otherwise, doing nothing). T = float or double.
+// write_z false: Y alone is stored (Z is left as it was), for a backward that reads Y instead
+// (gmp.cc dense_backward_reads_y).
 constexpr int64_t kFusedDenseMaxK = 16;
 template <typename T>
 bool dense_forward_fused(T* Y, T* Z, const T* X, const T* W, const T* lambda, const T* r,
-                         int64_t rows, int64_t n, int64_t cols, int act);
+                         int64_t rows, int64_t n, int64_t cols, int act, bool write_z);
 
 // dense_forward_fused with W already in the layout the rows form packs it to, so that a kernel
 // that produces W (the GmP direction forward) writes it there and the product skips the pack:
@@ -34,7 +36,8 @@ T* dense_pack_buffer(int64_t len);
 bool dense_forward_packed_applies(int64_t rows, int64_t n);
 template <typename T>
 gmpnn_status dense_forward_packed(T* Y, T* Z, const T* X, const T* bp, const T* lambda,
-                                  const T* r, int64_t rows, int64_t n, int64_t cols, int act);
+                                  const T* r, int64_t rows, int64_t n, int64_t cols, int act,
+                                  bool write_z);
 
 // The im2col matrix of an NHWC image as a GEMM operand that the packers read straight from the
 // image (no im2col buffer): row i is output pixel r0 + i (n, oh, ow), column k = (kh·KW + kw)·C_in + c

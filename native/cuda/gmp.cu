@@ -472,6 +472,7 @@ extern "C" gmpnn_status gmpnn_cuda_gmp_dense_forward_theta(gmpnn_dtype dt, void*
 extern "C" gmpnn_status gmpnn_cuda_gmp_dense_backward(gmpnn_dtype dt, void* dX, void* dW,
                                                       void* dtheta, void* dlambda, void* dr,
                                                       void* dZ, const void* dY, const void* Z,
+                                                      const void* /*Y: this forward writes Z*/,
                                                       const void* X, const void* W,
                                                       const void* theta, const double*,
                                                       const void* /*lambda*/, const void* r,

@@ -844,15 +844,19 @@ GMPNN_TEST(gmp_epilogue_null_radius) {
 }
 
 // gmp_dense_forward against the reference GEMM followed by the epilogue kernel: fused (fan-in
-// <= 16) and unfused (wider) paths, every strip remainder, r given or NULL, both activations,
-// outputs poisoned with NaN, 1 and 2 threads.
+// <= 16) and unfused (wider) paths, every strip remainder, r of mixed signs, NULL or positive,
+// both activations, outputs poisoned with NaN, 1 and 2 threads. The fused path leaves Z
+// unwritten where the backward reads Y instead (r NULL, identity, every r_j positive: gmp.h).
 template <typename T>
-void check_dense_forward(int64_t rows, int64_t n, int64_t cols, int act, bool null_r,
+void check_dense_forward(int64_t rows, int64_t n, int64_t cols, int act, int rmode,
                          uint64_t seed) {
   Rand rng(seed);
+  const bool null_r = rmode == 1;
   const size_t N = (size_t)(rows * cols);
   std::vector<T> X = rng.vec<T>((size_t)(rows * n)), W = rng.vec<T>((size_t)(cols * n)),
-                 lam = rng.vec<T>((size_t)cols), r = rng.vec<T>((size_t)cols, -1.5, 1.5);
+                 lam = rng.vec<T>((size_t)cols),
+                 r = rmode == 2 ? rng.vec<T>((size_t)cols, 0.25, 1.5) : rng.vec<T>((size_t)cols, -1.5, 1.5);
+  if (rmode == 0) r[0] = -std::abs(r[0]) - T(0.1);
   std::vector<T> wantZ(N, T(0)), wantY(N, T(-9));
   CHECK_OK(gmpnn_cpu_gemm_reference(dtype_of<T>(), wantZ.data(), X.data(), W.data(), 0, 1, rows,
                                     cols, n, n, n, cols, 1.0, 0.0));
@@ -867,8 +871,15 @@ void check_dense_forward(int64_t rows, int64_t n, int64_t cols, int act, bool nu
   const double eps = f32 ? 1e-6 : 1e-14, atol = 4 * eps * std::sqrt((double)n + 1) * (n + 1);
   std::snprintf(what, sizeof what, "dense forward Z %s rows=%lld n=%lld cols=%lld act=%d r=%s",
                 f32 ? "f32" : "f64", (long long)rows, (long long)n, (long long)cols, act,
-                null_r ? "NULL" : "given");
-  CHECK_CLOSE(what, Z.data(), wantZ.data(), N, atol, 4 * eps);
+                null_r ? "NULL" : rmode == 2 ? "positive" : "mixed");
+  const bool fused = n >= 1 && n <= 16 && rows >= 4, reads_y = rmode != 0 || act == 0;
+  if (fused && reads_y) {
+    bool untouched = true;
+    for (size_t e = 0; e < N; ++e) untouched &= std::isnan((double)Z[e]);
+    CHECK(untouched);
+  } else {
+    CHECK_CLOSE(what, Z.data(), wantZ.data(), N, atol, 4 * eps);
+  }
   what[13] = 'Y';
   CHECK_CLOSE(what, Y.data(), wantY.data(), N, 2 * atol, 4 * eps);
 }
@@ -883,9 +894,9 @@ GMPNN_TEST(gmp_dense_forward) {
     omp_set_num_threads(threads);
     for (const auto& sh : shapes)
       for (int act = 0; act < 2; ++act)
-        for (bool null_r : {false, true}) {
-          check_dense_forward<float>(sh[0], sh[1], sh[2], act, null_r, seed++);
-          check_dense_forward<double>(sh[0], sh[1], sh[2], act, null_r, seed++);
+        for (int rmode = 0; rmode < 3; ++rmode) {
+          check_dense_forward<float>(sh[0], sh[1], sh[2], act, rmode, seed++);
+          check_dense_forward<double>(sh[0], sh[1], sh[2], act, rmode, seed++);
         }
   }
   omp_set_num_threads(saved);
@@ -968,12 +979,13 @@ void check_dense_forward_theta(int64_t rows, int64_t n, int64_t cols, int act, i
   check_same_bits(what, Z2.data(), eZ.data(), N);
   check_same_bits(what, Y2.data(), eY.data(), N);
   if (!folds || rows == 0) return;
-  // Folded: Y is r ⊙ act(z) up to rounding, Z is r ⊙ z, and the backward (which reads Z's sign)
-  // gives the same dθ, dλ and dr from Z as from the unfolded z.
+  // Folded: Y is r ⊙ act(z) up to rounding and Z is left unwritten (the backward reads the signs
+  // of Y, every r_j being positive), and the backward gives the same dθ, dλ and dr from the
+  // folded forward's Y as from the unfolded one's.
   const double eps = sizeof(T) == 4 ? 2e-6 : 1e-14;
-  std::vector<T> rz(N);
-  for (size_t e = 0; e < N; ++e) rz[e] = r[e % (size_t)cols] * wZ[e];
-  CHECK_CLOSE(what, Z.data(), rz.data(), N, 8 * eps * std::sqrt((double)n + 1), 8 * eps);
+  bool untouched = true;
+  for (size_t e = 0; e < N; ++e) untouched &= std::isnan((double)Z[e]);
+  CHECK(untouched);
   CHECK_CLOSE(what, Y.data(), wY.data(), N, 8 * eps * std::sqrt((double)n + 1), 8 * eps);
   std::vector<T> dY = rng.vec<T>(N);
   std::vector<T> g[2][3];
@@ -981,9 +993,9 @@ void check_dense_forward_theta(int64_t rows, int64_t n, int64_t cols, int act, i
     std::vector<T> dth((size_t)(cols * (n - 1)), nan), dl((size_t)cols, nan), dr((size_t)cols, nan),
         dW((size_t)(cols * n), nan), dZ(N, nan);
     CHECK_OK(gmpnn_cpu_gmp_dense_backward(dt, nullptr, dW.data(), dth.data(), dl.data(), dr.data(),
-                                          dZ.data(), dY.data(), v ? Z.data() : wZ.data(), X.data(),
-                                          nullptr, th.data(), c.data(), lam.data(), r.data(), rows,
-                                          n, cols, act));
+                                          dZ.data(), dY.data(), v ? Z.data() : wZ.data(),
+                                          v ? Y.data() : wY.data(), X.data(), nullptr, th.data(),
+                                          c.data(), lam.data(), r.data(), rows, n, cols, act));
     g[v][0] = dth;
     g[v][1] = dl;
     g[v][2] = dr;
@@ -1085,17 +1097,21 @@ GMPNN_TEST(gmp_direction_avx512_matches_avx2) {
 // gmp_dense_backward against the separate steps it stands for: the epilogue backward, reference
 // GEMMs for dX = G_Z·W and dW = G_Zᵀ·X, and the direction backward on dW (GmP). SP (theta NULL,
 // dW the weight gradient, r NULL) and GmP, both activations, optional outputs left out, outputs
-// poisoned with NaN.
+// poisoned with NaN. r of mixed signs, or all positive (positive_r); where the backward reads
+// what it needs of z from Y (r NULL, identity, r positive: gmp.h) it gets a Z of NaN, so reading
+// it would show.
 template <typename T>
 void check_dense_backward(int64_t rows, int64_t n, int64_t cols, int act, bool gmp, bool radius,
-                          bool want_dx, bool use_cache, uint64_t seed) {
+                          bool want_dx, bool use_cache, bool positive_r, uint64_t seed) {
   Rand rng(seed);
   const gmpnn_dtype dt = dtype_of<T>();
   const size_t N = (size_t)(rows * cols);
   const T nan = std::numeric_limits<T>::quiet_NaN();
   std::vector<T> X = rng.vec<T>((size_t)(rows * n)), th = rng.vec<T>((size_t)(cols * (n - 1)), 0, 3),
                  W((size_t)(cols * n)), Z(N), dY = rng.vec<T>(N),
-                 r = rng.vec<T>((size_t)cols, -1.5, 1.5), lambda = rng.vec<T>((size_t)cols);
+                 r = positive_r ? rng.vec<T>((size_t)cols, 0.25, 1.5) : rng.vec<T>((size_t)cols, -1.5, 1.5),
+                 lambda = rng.vec<T>((size_t)cols);
+  if (!positive_r && cols > 0) r[0] = -std::abs(r[0]) - T(0.1);
   // The sin/cos cache as the forward leaves it (the U it writes must not change either). It
   // starts one double into its storage: the C ABI promises only a double's alignment.
   std::vector<double> cache_store((size_t)gmpnn_gmp_direction_cache_len(cols, n) + 4, 0.0);
@@ -1115,6 +1131,14 @@ void check_dense_backward(int64_t rows, int64_t n, int64_t cols, int act, bool g
                                     cols, 1.0, 0.0));
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) Z[(size_t)(i * cols + j)] += lambda[(size_t)j];
+  // Y = r ⊙ act(Z) as the forward leaves it; the Z the one call gets (NaN where it reads Y).
+  std::vector<T> Y(N);
+  for (size_t e = 0; e < N; ++e) {
+    const T a = act == GMPNN_ACT_RELU ? (Z[e] > T(0) ? Z[e] : T(0)) : Z[e];
+    Y[e] = rp ? rp[e % (size_t)cols] * a : a;
+  }
+  const bool reads_y = !rp || act == GMPNN_ACT_IDENTITY || positive_r;
+  const std::vector<T> Zin = reads_y ? std::vector<T>(N, nan) : Z;
   // The separate steps.
   std::vector<T> wdZ(N, nan), wdl(cols, nan), wdr(cols, nan), wdX((size_t)(rows * n), nan),
       wdW((size_t)(cols * n), nan), wdth((size_t)(cols * (n - 1)), nan);
@@ -1130,16 +1154,16 @@ void check_dense_backward(int64_t rows, int64_t n, int64_t cols, int act, bool g
       dW((size_t)(cols * n), nan), dth((size_t)(cols * (n - 1)), nan);
   CHECK_OK(gmpnn_cpu_gmp_dense_backward(dt, want_dx ? dX.data() : nullptr, dW.data(),
                                         gmp ? dth.data() : nullptr, dl.data(),
-                                        has_r ? dr.data() : nullptr, dZ.data(), dY.data(), Z.data(),
-                                        X.data(), W.data(), gmp ? th.data() : nullptr,
+                                        has_r ? dr.data() : nullptr, dZ.data(), dY.data(), Zin.data(),
+                                        Y.data(), X.data(), W.data(), gmp ? th.data() : nullptr,
                                         use_cache ? cache_p : nullptr, lambda.data(), rp,
                                         rows, n, cols, act));
   const bool f32 = sizeof(T) == 4;
   const double eps = f32 ? 2e-6 : 1e-14;
   char what[160];
-  std::snprintf(what, sizeof what, "dense backward %s %s rows=%lld n=%lld cols=%lld act=%d%s",
+  std::snprintf(what, sizeof what, "dense backward %s %s rows=%lld n=%lld cols=%lld act=%d%s%s",
                 gmp ? "gmp" : radius ? "r, no theta" : "sp", f32 ? "f32" : "f64", (long long)rows, (long long)n,
-                (long long)cols, act, use_cache ? " cached" : "");
+                (long long)cols, act, use_cache ? " cached" : "", positive_r ? " r > 0" : "");
   // dZ is scratch (dX and dW are its products; the fused first-layer path never writes it).
   CHECK_CLOSE(what, dl.data(), wdl.data(), (size_t)cols, 0.0, 0.0);
   // dr from D·w + λ·S against the direct Σ dY·act(z): rounding of the GEMM over the rows.
@@ -1162,7 +1186,7 @@ void check_dense_backward(int64_t rows, int64_t n, int64_t cols, int act, bool g
         dX2(dX.size(), nan);
     CHECK_OK(gmpnn_cpu_gmp_dense_backward(dt, want_dx ? dX2.data() : nullptr, dW2.data(),
                                           dth2.data(), nullptr, dr2.data(),
-                                          dZ2.data(), dY.data(), Z.data(), X.data(),
+                                          dZ2.data(), dY.data(), Zin.data(), Y.data(), X.data(),
                                           want_dx ? W.data() : nullptr,
                                           th.data(), nullptr, lambda.data(), rp, rows, n, cols,
                                           act));
@@ -1183,31 +1207,33 @@ GMPNN_TEST(gmp_dense_backward) {
   uint64_t seed = 2300;
   for (const auto& sh : shapes)
     for (int act = 0; act < 2; ++act)
-      for (int mode = 0; mode < 3; ++mode)  // SP, r without theta, GmP
+      for (int mode = 0; mode < 5; ++mode)  // SP, r without theta, GmP; both with r > 0
         for (bool want_dx : {false, true})
           for (bool use_cache : {false, true}) {
-            const bool gmp = mode == 2, radius = mode == 1;
+            const bool gmp = mode == 2 || mode == 4, radius = mode == 1 || mode == 3;
+            const bool positive = mode >= 3;
             check_dense_backward<float>(sh[0], sh[1], sh[2], act, gmp, radius, want_dx, use_cache,
-                                        seed++);
+                                        positive, seed++);
             check_dense_backward<double>(sh[0], sh[1], sh[2], act, gmp, radius, want_dx,
-                                         use_cache, seed++);
+                                         use_cache, positive, seed++);
           }
   float a[4] = {0, 0, 0, 0};
   // dtheta without dW scratch; theta with n < 2; bad act.
-  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, nullptr, a, a, a, a, a, a, a, a, a, nullptr, a,
-                                     a, 1, 2, 1, 0) == GMPNN_E_ARG);
-  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, a, a, a, a, a, a, a, a, a, a, nullptr, a, a, 1,
-                                     1, 1, 0) == GMPNN_E_ARG);
-  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, a, nullptr, a, nullptr, a, a, a, a, a, nullptr,
-                                     nullptr, nullptr, nullptr, 1, 2, 1, 3) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, nullptr, a, a, a, a, a, a, a, a, a, a, nullptr,
+                                     a, a, 1, 2, 1, 0) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, a, a, a, a, a, a, a, a, a, a, a, nullptr, a, a,
+                                     1, 1, 1, 0) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, a, nullptr, a, nullptr, a, a, a, a, a, a,
+                                     nullptr, nullptr, nullptr, nullptr, 1, 2, 1,
+                                     3) == GMPNN_E_ARG);
   // dr without lambda.
-  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, a, nullptr, a, a, a, a, a, a, a, nullptr,
+  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, a, nullptr, a, a, a, a, a, a, a, a, nullptr,
                                      nullptr, nullptr, a, 1, 2, 1, 0) == GMPNN_E_ARG);
   // W NULL where it is read: dX, and dr without dθ.
-  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, a, a, a, a, a, a, a, a, nullptr, a, nullptr, a,
-                                     a, 1, 2, 1, 0) == GMPNN_E_ARG);
-  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, nullptr, a, nullptr, a, a, a, a, a, a, nullptr, a,
-                                     nullptr, a, a, 1, 2, 1, 0) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, a, a, a, a, a, a, a, a, a, a, nullptr, a, nullptr,
+                                     a, a, 1, 2, 1, 0) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_gmp_dense_backward(GMPNN_F32, nullptr, a, nullptr, a, a, a, a, a, a, a, nullptr,
+                                     a, nullptr, a, a, 1, 2, 1, 0) == GMPNN_E_ARG);
 }
 
 GMPNN_TEST(gmp_epilogue_sizes) {

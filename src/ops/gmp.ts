@@ -170,7 +170,7 @@ export function gmpLinear(
   // whether U was kept.
   return record(y, op, inputs, (gy) => {
     const gmp = { theta, cache, lambda, r: radius, wantTheta, wantR };
-    const d = denseBackwardRaw(gy, z, x, U, gmp, code, op, { x: wantX, w: false, lambda: wantLambda }, dUScratch);
+    const d = denseBackwardRaw(gy, z, y, x, U, gmp, code, op, { x: wantX, w: false, lambda: wantLambda }, dUScratch);
     return theta ? [d.dx, d.dtheta, d.dlambda, d.dr] : [d.dx, d.dlambda, d.dr];
   });
 }

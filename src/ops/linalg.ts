@@ -66,14 +66,16 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, activati
     return y;
   }
   return record(y, op, [x, weight, bias], (gy) => {
-    const d = denseBackwardRaw(gy, z, x, weight, null, act, op, { x: x.requiresGrad, w: weight.requiresGrad, lambda: bias.requiresGrad });
+    const d = denseBackwardRaw(gy, z, y, x, weight, null, act, op, { x: x.requiresGrad, w: weight.requiresGrad, lambda: bias.requiresGrad });
     return [d.dx, d.dw, d.dlambda];
   });
 }
 
 /**
  * @internal The dense layer's forward in one native call (gmp_dense_forward): z = x·Wᵀ + λ (kept
- * for the backward) and y = r ⊙ act(z); r = null means r = 1 (SP/WN with a bias).
+ * for the backward) and y = r ⊙ act(z); r = null means r = 1 (SP/WN with a bias). The backward
+ * takes both: the CPU reads what it needs of z from y where y determines it, and then z was
+ * never written (gmp.h), so z costs a pooled buffer and no memory traffic.
  */
 export function denseForwardRaw(x: Tensor, w: Tensor, lambda: Tensor, r: Tensor | null, act: number, op: string): { y: Tensor; z: Tensor } {
   const [B, n] = x.shape;
@@ -104,9 +106,10 @@ export interface DenseBackwardGmp {
  * @internal The dense layer's backward in one native call (gmp_dense_backward): dx = G_Z·W,
  * dw = G_Zᵀ·X, dλ and (GmP) dr and dθ, each only when wanted. With θ, dw is scratch for dU and
  * not returned. w may be null where the kernel does not read it (no dx, and dθ computed or no dr).
+ * z and y are the forward's (y its output, unchanged).
  */
 export function denseBackwardRaw(
-  gy: Tensor, z: Tensor, x: Tensor, w: Tensor | null, gmp: DenseBackwardGmp | null, act: number, op: string,
+  gy: Tensor, z: Tensor, y: Tensor, x: Tensor, w: Tensor | null, gmp: DenseBackwardGmp | null, act: number, op: string,
   want: { x: boolean; w: boolean; lambda: boolean },
   dUScratch: Tensor | null = null,
 ): { dx: Tensor | null; dw: Tensor | null; dlambda: Tensor | null; dr: Tensor | null; dtheta: Tensor | null } {
@@ -124,7 +127,7 @@ export function denseBackwardRaw(
   callNative(() =>
     native.gmpDenseBackward(
       dx ? dx.buffer() : null, dw ? dw.buffer() : null, dtheta ? dtheta.buffer() : null, dlambda ? dlambda.buffer() : null, dr ? dr.buffer() : null,
-      dz.buffer(), gy.buffer(op), z.buffer(op), x.buffer(op), w ? w.buffer(op) : null, gmp?.theta ? gmp.theta.buffer(op) : null,
+      dz.buffer(), gy.buffer(op), z.buffer(op), y.buffer(op), x.buffer(op), w ? w.buffer(op) : null, gmp?.theta ? gmp.theta.buffer(op) : null,
       gmp?.cache ? gmp.cache.buffer() : null, gmp ? gmp.lambda.buffer(op) : null, gmp ? gmp.r.buffer(op) : null, B, n, m, act,
     ),
   );

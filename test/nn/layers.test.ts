@@ -185,7 +185,7 @@ describe('GmP layer workspace (u(θ), sin/cos cache, dU reused across steps)', (
     const t = (shape: number[]): g.Tensor => g.zeros(shape, f64);
     expectGmpnnError(
       () => callNative(() => native.gmpDenseBackward(t([2, 3]).buffer(), null, null, null, null, t([2, 4]).buffer(),
-        t([2, 4]).buffer(), t([2, 4]).buffer(), t([2, 3]).buffer(), null, null, null, null, null, 2, 3, 4, 1)),
+        t([2, 4]).buffer(), t([2, 4]).buffer(), t([2, 4]).buffer(), t([2, 3]).buffer(), null, null, null, null, null, 2, 3, 4, 1)),
       'E_ARG', /gmpDenseBackward: W is needed for dX/);
   });
   it('dispose() frees it, also through a parent module', () => {

@@ -68,7 +68,9 @@ gmpnn_status gmpnn_cuda_gmp_epilogue_backward(gmpnn_dtype dt, void* dZ, void* dl
  * Y = r ⊙ act(Z); X [rows, n], W [cols, n] (GmP: W = U = u(θ)), lambda [cols], r [cols] or NULL
  * (r = 1: SP/WN with bias). The same values as gemm followed by gmp_epilogue_forward; on the CPU
  * the epilogue runs as the product's strips leave the registers when n <= 16 (the UCI layers),
- * so Z is not read back. */
+ * so Z is not read back. Z is what gmp_dense_backward may need besides Y, and the CPU's fused
+ * path (n <= 16) leaves it unwritten where its backward takes all it needs from Y: r NULL
+ * (Y = act(Z)), act identity, or every r_j positive and finite (the ReLU mask is Y's sign). */
 gmpnn_status gmpnn_cpu_gmp_dense_forward(gmpnn_dtype dt, void* Y, void* Z, const void* X,
                                          const void* W, const void* lambda, const void* r,
                                          int64_t rows, int64_t n, int64_t cols, int act);
@@ -83,9 +85,9 @@ gmpnn_status gmpnn_cuda_gmp_dense_forward(gmpnn_dtype dt, void* Y, void* Z, cons
  * has no backward. The CPU then writes u(θ) only into the product's packed operand (fan-in ≤ 16)
  * or a scratch; CUDA into a scratch. One binding call per layer instead of two.
  * Z: where every r_j is positive and finite, the CPU folds r into the product for fan-ins ≤ 16
- * (r ⊙ act(x·u + λ) = act(x·(r ⊙ u) + r ⊙ λ)), and Z then holds r ⊙ (X·Uᵀ + λ) and Y = act(Z):
- * no multiply by r per element of Y. Otherwise, and on CUDA, Z = X·Uᵀ + λ. Both have the same
- * signs, which is all gmp_dense_backward reads of Z for a layer with θ, so either is its input. */
+ * (r ⊙ act(x·u + λ) = act(x·(r ⊙ u) + r ⊙ λ)), so Y = act(r ⊙ (X·Uᵀ + λ)) with no multiply by r
+ * per element, and leaves Z unwritten (as gmp_dense_forward: the backward reads the signs from
+ * Y). Otherwise, and on CUDA, Z = X·Uᵀ + λ. */
 gmpnn_status gmpnn_cpu_gmp_dense_forward_theta(gmpnn_dtype dt, void* Y, void* Z, void* U,
                                                double* cache, const void* X, const void* theta,
                                                const void* lambda, const void* r, int64_t rows,
@@ -96,8 +98,11 @@ gmpnn_status gmpnn_cuda_gmp_dense_forward_theta(gmpnn_dtype dt, void* Y, void* Z
                                                 int64_t n, int64_t cols, int act);
 
 /* The dense layer's backward in one call (§4), the reverse of gmp_dense_forward, whose Z
- * (= X·Wᵀ + λ) and lambda it takes (with theta only act'(Z), Z's signs, is read: the r-folded Z
- * of gmp_dense_forward_theta serves as well):
+ * (= X·Wᵀ + λ), Y and lambda it takes. Of z it needs act'(z) and, for dr without r, act(z); the
+ * CPU reads them from Y wherever Y determines them (r NULL: Y = act(Z); act identity: nothing is
+ * read; every r_j positive and finite: the signs of Y = r ⊙ act(z)) and from Z otherwise (with r,
+ * only Z's signs), matching what its forward leaves unwritten; CUDA reads Z. So Y must be the
+ * forward's output, unchanged:
  *   dlambda and dr as gmp_epilogue_backward (either may be NULL; dr needs lambda);
  *   dX [rows, n] = G_Z·W (NULL: not wanted); dW [cols, n] = G_Zᵀ·X (NULL: not wanted), with
  *   G_Z = dY ⊙ act'(Z) ⊙ r.
@@ -119,13 +124,14 @@ gmpnn_status gmpnn_cuda_gmp_dense_forward_theta(gmpnn_dtype dt, void* Y, void* Z
  * binding. */
 gmpnn_status gmpnn_cpu_gmp_dense_backward(gmpnn_dtype dt, void* dX, void* dW, void* dtheta,
                                           void* dlambda, void* dr, void* dZ, const void* dY,
-                                          const void* Z, const void* X, const void* W,
+                                          const void* Z, const void* Y, const void* X, const void* W,
                                           const void* theta, const double* cache,
                                           const void* lambda, const void* r, int64_t rows,
                                           int64_t n, int64_t cols, int act);
 gmpnn_status gmpnn_cuda_gmp_dense_backward(gmpnn_dtype dt, void* dX, void* dW, void* dtheta,
                                            void* dlambda, void* dr, void* dZ, const void* dY,
-                                           const void* Z, const void* X, const void* W,
+                                           const void* Z, const void* Y, const void* X,
+                                           const void* W,
                                            const void* theta, const double* cache,
                                            const void* lambda, const void* r, int64_t rows,
                                            int64_t n, int64_t cols, int act);
