@@ -1187,7 +1187,8 @@ bool all_positive_finite(const T* r, int64_t cols) {
 // mask (dr is Σ_k D_k·W_k + λ·S), which the sign of Y = r ⊙ act(z) gives where every r_j is
 // positive and finite (r_positive); identity reads nothing. The fused forwards then leave Z
 // unwritten: a 455×13→100 float64 step moves 364 KB less, and the backward reads the Y that the
-// next layer has just read (mlp_step_breakdown: 124 → 110 µs for SP).
+// next layer has just read (its SP step 2–3 % faster in a quiet phase of the development VM,
+// ~12 % in a slow one: bench/RESULTS.md).
 inline bool dense_backward_reads_y(int act, bool has_r, bool r_positive) {
   return !has_r || act == GMPNN_ACT_IDENTITY || r_positive;
 }
@@ -1581,7 +1582,9 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_dense_backward(gmpnn_dtype dt, void* dX, v
     return GMPNN_OK;
   }
   // r = 1 (SP/WN): G_Z, dλ, dr; then dX = G_Z·W and dW = G_Zᵀ·X (both zero when rows == 0), then
-  // dθ. An SP first layer with a small fan-in takes the one-pass fused_backward.
+  // dθ. An SP first layer with a small fan-in takes the one-pass fused_backward. Y = act(Z) is
+  // what is read of z here.
+  if (rows > 0 && cols > 0) GMP_REQUIRE(Y, op);
   if (!dX && !dr && !theta && dW && rows > 0 && M && dY && X) {
     GMPNN_DISPATCH_FLOAT(dt, op, {
       gmpnn_status fst = GMPNN_OK;
