@@ -101,8 +101,8 @@ gmpnn_status gmpnn_cuda_gmp_dense_forward_theta(gmpnn_dtype dt, void* Y, void* Z
  * (= X·Wᵀ + λ), Y and lambda it takes. Of z it needs act'(z) and, for dr without r, act(z); the
  * CPU reads them from Y wherever Y determines them (r NULL: Y = act(Z); act identity: nothing is
  * read; every r_j positive and finite: the signs of Y = r ⊙ act(z)) and from Z otherwise (with r,
- * only Z's signs), matching what its forward leaves unwritten; CUDA reads Z. So Y must be the
- * forward's output, unchanged:
+ * only Z's signs), matching what its forward leaves unwritten; CUDA reads Z. So Y and r must be
+ * the forward's, unchanged (as theta must be for the cache):
  *   dlambda and dr as gmp_epilogue_backward (either may be NULL; dr needs lambda);
  *   dX [rows, n] = G_Z·W (NULL: not wanted); dW [cols, n] = G_Zᵀ·X (NULL: not wanted), with
  *   G_Z = dY ⊙ act'(Z) ⊙ r.
