@@ -1192,6 +1192,13 @@ bool all_positive_finite(const T* r, int64_t cols) {
 inline bool dense_backward_reads_y(int act, bool has_r, bool r_positive) {
   return !has_r || act == GMPNN_ACT_IDENTITY || r_positive;
 }
+// The same from r itself (the positivity scan only where it decides), for the dense forward and
+// the backward; gmp_dense_forward_theta passes the positivity its fold check already has.
+template <typename T>
+bool dense_backward_reads_y(int act, const T* r, int64_t cols) {
+  return dense_backward_reads_y(act, r != nullptr,
+                                r && act != GMPNN_ACT_IDENTITY && all_positive_finite(r, cols));
+}
 
 // r, or (r == NULL: the SP/WN bias epilogue, r = 1) a thread-local row of ones of length cols.
 template <typename T>
@@ -1371,8 +1378,7 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_dense_forward(gmpnn_dtype dt, void* Y, voi
     GMP_REQUIRE(W, op);
   }
   GMPNN_DISPATCH_FLOAT(dt, op, {
-    const bool write_z = !dense_backward_reads_y(
-        act, r != nullptr, r && all_positive_finite((const T*)r, cols));
+    const bool write_z = !dense_backward_reads_y(act, (const T*)r, cols);
     if (n > 0 && gmpnn_cpu::dense_forward_fused<T>((T*)Y, (T*)Z, (const T*)X, (const T*)W,
                                                     (const T*)lambda, (const T*)r, rows, n, cols,
                                                     act, write_z))
@@ -1547,9 +1553,8 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_dense_backward(gmpnn_dtype dt, void* dX, v
     return gmpnn_set_error(GMPNN_E_ARG, "%s: dtheta needs dW as scratch for dU", op);
   // What the backward reads of z: Z, or Y where that determines it (the fused forwards then left
   // Z unwritten).
-  bool reads_y = !r || act == GMPNN_ACT_IDENTITY;
-  if (!reads_y && cols > 0)
-    GMPNN_DISPATCH_FLOAT(dt, op, { reads_y = all_positive_finite((const T*)r, cols); });
+  bool reads_y = true;
+  GMPNN_DISPATCH_FLOAT(dt, op, { reads_y = dense_backward_reads_y(act, (const T*)r, cols); });
   const void* M = reads_y ? Y : Z;
   if (r) {
     if (cols == 0) return GMPNN_OK;
