@@ -5,7 +5,9 @@
 // collection where it lands) as that phase's remainder. SP and GmP steps alternate in one process,
 // so the paired differences see the same machine; medians over the steps after warm-up.
 //   node bench/mlp_step_breakdown.js [--dtype float32|float64] [--rows 455] [--features 13]
-//                                    [--batch ROWS] [--steps 20000] [--threads 1]
+//                                    [--batch ROWS] [--steps 20000] [--threads 1] [--block 1]
+// --block N: SP and GmP alternate in blocks of N steps (1: step by step, where the two models share
+// the caches; a long block is a user's run, one model at a time), steps paired by index.
 // The model and data are mlp_bench's (bench/common.js mlpSetup); every step trains on the first
 // batch (default: one batch of all rows). The clock reads (~0.1 µs per native call and phase) are
 // charged to both models alike.
@@ -24,14 +26,15 @@ const { values: opt } = parseArgs({
     batch: { type: 'string' },
     steps: { type: 'string', default: '20000' },
     threads: { type: 'string', default: '1' },
+    block: { type: 'string', default: '1' },
   },
 });
 const dtype = opt.dtype;
 if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`--dtype must be float32 or float64, got ${dtype}`);
 const rows = Number(opt.rows), features = Number(opt.features);
 const batch = Number(opt.batch ?? opt.rows);
-const steps = Number(opt.steps), threads = Number(opt.threads);
-for (const [k, v] of Object.entries({ rows, features, batch, steps, threads }))
+const steps = Number(opt.steps), threads = Number(opt.threads), block = Number(opt.block);
+for (const [k, v] of Object.entries({ rows, features, batch, steps, threads, block }))
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer, got ${v}`);
 g.setNumThreads(threads);
 
@@ -89,11 +92,12 @@ const cfg = { rows, features, batch: Math.min(batch, rows) };
 const runs = { sp: mlpSetup(g, 'sp', cfg, dtype), gmp: mlpSetup(g, 'gmp', cfg, dtype) };
 const warm = Math.min(2000, Math.ceil(steps / 10));
 const rec = { sp: [], gmp: [] };
-for (let i = 0; i < warm + steps; i++) {
-  for (const kind of i % 2 ? ['sp', 'gmp'] : ['gmp', 'sp']) {
-    const s = timedStep(runs[kind]);
-    if (i >= warm) rec[kind].push(s);
-  }
+for (let i = 0; i < warm + steps; i += block) {
+  for (const kind of (i / block) % 2 ? ['sp', 'gmp'] : ['gmp', 'sp'])
+    for (let k = i; k < Math.min(i + block, warm + steps); k++) {
+      const s = timedStep(runs[kind]);
+      if (k >= warm) rec[kind].push(s);
+    }
 }
 for (const r of Object.values(runs)) r.dispose();
 
@@ -126,7 +130,7 @@ row('**step**', (s) => s.total);
 const spStep = median(rec.sp.map((s) => s.total)), gmpStep = median(rec.gmp.map((s) => s.total));
 const ratio = median(rec.gmp.map((s, i) => s.total / rec.sp[i].total));
 
-console.log(`MLP step breakdown: ${rows}×${features} → 100 ReLU → 1, ${dtype}, batch ${cfg.batch}, ${threads} thread(s), ${steps} steps each, SP and GmP alternating. ${new Date().toISOString().slice(0, 16)}Z\n`);
+console.log(`MLP step breakdown: ${rows}×${features} → 100 ReLU → 1, ${dtype}, batch ${cfg.batch}, ${threads} thread(s), ${steps} steps each, SP and GmP alternating ${block === 1 ? 'step by step' : `in blocks of ${block} steps`}. ${new Date().toISOString().slice(0, 16)}Z\n`);
 console.log('| call. phase: native call (SP / GmP where they differ) | SP µs | GmP µs | GmP − SP µs (paired median) |');
 console.log('|---|---|---|---|');
 for (const r of out) console.log(r);
