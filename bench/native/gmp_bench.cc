@@ -136,8 +136,9 @@ void bench_epilogue(int64_t rows, int64_t cols) {
 }
 
 // The dense layer's forward two ways: gmp_dense_forward (the epilogue fused into the product's
-// stores for fan-in <= 16) and the GEMM followed by the separate epilogue pass. Bytes: read X
-// and W, write Z and Y (what the fused version must move; the separate one also re-reads Z).
+// stores for fan-in <= 16, applied to each finished tile of the blocked GEMM for wider ones; r
+// positive, so Y alone is stored) and the GEMM followed by the separate epilogue pass. Bytes:
+// read X and W, write Z and Y (the separate version also re-reads Z; the fused one skips Z).
 template <typename T>
 void bench_dense(int64_t rows, int64_t n, int64_t cols) {
   const gmpnn_dtype dt = sizeof(T) == 4 ? GMPNN_F32 : GMPNN_F64;
@@ -162,7 +163,7 @@ void bench_dense(int64_t rows, int64_t n, int64_t cols) {
   }
   std::sort(tf.begin(), tf.end());
   std::sort(tg.begin(), tg.end());
-  row("dense_forward (fused)", shape, dts, tf[2], bytes);
+  row(n <= 16 ? "dense_forward (fused)" : "dense_forward (on tiles)", shape, dts, tf[2], bytes);
   row("gemm + epilogue_forward", shape, dts, tg[2], bytes);
 }
 
@@ -264,8 +265,8 @@ int main(int argc, char** argv) {
   bench_epilogue<float>(1024, 100);
   bench_epilogue<double>(1024, 100);
   bench_epilogue<float>(262144, 128);
-  for (int64_t n : {4, 13, 16}) bench_dense<float>(1024, n, 100);
-  bench_dense<double>(1024, 13, 100);
+  for (int64_t n : {4, 13, 16, 64, 256}) bench_dense<float>(1024, n, 100);
+  for (int64_t n : {13, 64}) bench_dense<double>(1024, n, 100);
   for (int64_t n : {4, 13, 16}) bench_dense_backward<float>(1024, n, 100);
   bench_dense_backward<float>(32, 13, 100);
   bench_dense_backward<double>(1024, 13, 100);

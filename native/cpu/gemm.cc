@@ -404,6 +404,19 @@ void pack_b(T* dst, const Operand<T>& b, int64_t j0, int64_t n, int64_t p0, int6
   }
 }
 
+// The dense layer's epilogue applied where a strip or tile of C is finished (gmp_dense_forward):
+// y = r·act(z), z = acc + λ, into Y (the same leading dimension as C). The rows form's C is Z (z
+// stored there when write_z); the blocked GEMM's C is Y itself (write_z false, in place). alpha = 1,
+// beta = 0 are implied, so the values equal gemm + gmp_epilogue_forward exactly.
+template <typename T>
+struct DenseEpilogue {
+  T* Y;
+  const T* lambda;
+  const T* r;    // NULL: r = 1
+  int act;       // 0 identity, 1 ReLU
+  bool write_z;  // false: Y only (the backward reads Y; Z is left as it was)
+};
+
 // ---------------------------------------------------------------- driver
 template <typename T>
 struct Problem {
@@ -424,11 +437,16 @@ constexpr int64_t kMaxPanelsInPlaceA = 8;
 // L1 sets; such A is packed whatever N is.
 inline bool in_place_stride_ok(int64_t ld, size_t elem) { return (ld * (int64_t)elem) % 4096 != 0; }
 
+// The dense epilogue on one finished m x n tile of Y (blocked path; defined with the vector
+// helpers below).
+template <typename T>
+void dense_epilogue_tile(const DenseEpilogue<T>& e, T* y, int64_t ldy, int m, int n, int64_t j0);
+
 // Work of thread `tid` in a tm x tn grid. Every thread runs the same jc/pc loops so the barriers
 // match; `bpack` is the shared packed B block, `apack` this thread's A block buffer.
 template <typename T>
 void gemm_thread(const Kernel<T>& kr, const Problem<T>& pb, T* bpack, T* apack, int tid,
-                 int nthreads, int tm, int tn, int64_t* next_item) {
+                 int nthreads, int tm, int tn, int64_t* next_item, const DenseEpilogue<T>* epi) {
   const int MR = kr.mr, NR = kr.nr;
   const int tj = tid % tn;
   // Rows are handed out in chunks of at most MC rows, about four per thread, from a counter per
@@ -454,6 +472,8 @@ void gemm_thread(const Kernel<T>& kr, const Problem<T>& pb, T* bpack, T* apack, 
 #pragma omp barrier
       }
       const T beta = pc == 0 ? pb.beta : T(1);
+      // The epilogue, if any (C is Y), on each tile as its last K block leaves it.
+      const DenseEpilogue<T>* tile_epi = pc + kc >= pb.K ? epi : nullptr;
       // Packing A pays for itself only when its panels are reused across several B panels; for
       // the skinny shapes (few columns per thread) the microkernel broadcasts straight from A,
       // and only a partial last row tile is packed (it must be zero-padded).
@@ -483,6 +503,7 @@ void gemm_thread(const Kernel<T>& kr, const Problem<T>& pb, T* bpack, T* apack, 
               kr.fn[kAPacked](kc, apack + ir * kc, 0, bp, cq + ir * pb.ldc, pb.ldc, pb.alpha, beta,
                               m, n);
             }
+            if (tile_epi) dense_epilogue_tile(*tile_epi, cq + ir * pb.ldc, pb.ldc, m, n, jc + q * NR);
           }
         }
       }
@@ -513,7 +534,7 @@ void scale_c(T* C, int64_t M, int64_t N, int64_t ldc, T beta) {
 constexpr int64_t kGemmParallelMacs = int64_t(128) * gmpnn_cpu::kParallelGrain;  // 4 M
 
 template <typename T>
-gmpnn_status gemm_fast(const Problem<T>& pb) {
+gmpnn_status gemm_fast(const Problem<T>& pb, const DenseEpilogue<T>* epi = nullptr) {
   Kernel<T> kr = kernel_for<T>(current_isa());
   if (g_block_override[0]) kr.mc = std::max<int64_t>(1, g_block_override[0] / kr.mr) * kr.mr;
   if (g_block_override[1]) kr.kc = g_block_override[1];
@@ -555,7 +576,7 @@ gmpnn_status gemm_fast(const Problem<T>& pb) {
   std::vector<int64_t> next_item((size_t)(steps * nthreads), 0);
   if (nthreads == 1) {
     FtzScope ftz;
-    gemm_thread(kr, pb, bpack, apack, 0, 1, 1, 1, next_item.data());
+    gemm_thread(kr, pb, bpack, apack, 0, 1, 1, 1, next_item.data(), epi);
   } else {
 #pragma omp parallel num_threads(nthreads)
     {
@@ -563,7 +584,7 @@ gmpnn_status gemm_fast(const Problem<T>& pb) {
       // The team may be smaller than asked (OMP_THREAD_LIMIT, dynamic teams): re-grid if so.
       const int nt = omp_get_num_threads(), tid = omp_get_thread_num();
       gemm_thread(kr, pb, bpack, apack + tid * a_stride, tid, nt, nt == nthreads ? tm : nt,
-                  nt == nthreads ? tn : 1, next_item.data());
+                  nt == nthreads ? tn : 1, next_item.data(), epi);
     }
   }
   return GMPNN_OK;
@@ -636,6 +657,43 @@ inline void store_part(T* p, typename Small<T>::V v, int64_t n) {
 #endif
 }
 
+// The dense epilogue on one finished m x n tile of Y (the blocked path, DenseEpilogue without
+// write_z: the GEMM accumulated into Y, and the tile is still in L1), in place: y = r·act(y + λ),
+// with lambda and r at the tile's first column. Column vector by column vector, so that λ and r
+// are loaded once per tile; gmp_epilogue_forward's operations, so its values.
+template <typename T, bool RELU, bool HAS_R>
+void dense_epilogue_tile_impl(T* y, int64_t ldy, int m, int n, const T* lambda, const T* r) {
+  typedef typename Small<T>::V V;
+  constexpr int VL = Small<T>::VL;
+  const V zero = V{};
+  for (int j = 0; j < n; j += VL) {
+    const int nv = std::min(VL, n - j);
+    const V l = nv == VL ? Small<T>::load(lambda + j) : load_part(lambda + j, nv);
+    const V rv = !HAS_R ? zero : nv == VL ? Small<T>::load(r + j) : load_part(r + j, nv);
+    auto apply = [&](V v) {
+      const V z = v + l;
+      const V h = RELU ? (z < zero ? zero : z) : z;  // NaN propagates
+      return HAS_R ? rv * h : h;
+    };
+    T* yj = y + j;
+    if (nv == VL)
+      for (int i = 0; i < m; ++i) Small<T>::store(yj + i * ldy, apply(Small<T>::load(yj + i * ldy)));
+    else
+      for (int i = 0; i < m; ++i) store_part(yj + i * ldy, apply(load_part(yj + i * ldy, nv)), nv);
+  }
+}
+template <typename T>
+void dense_epilogue_tile(const DenseEpilogue<T>& e, T* y, int64_t ldy, int m, int n, int64_t j0) {
+  const T* l = e.lambda + j0;
+  const T* r = e.r ? e.r + j0 : nullptr;
+  if (e.act == 1) {
+    if (r) return dense_epilogue_tile_impl<T, true, true>(y, ldy, m, n, l, r);
+    return dense_epilogue_tile_impl<T, true, false>(y, ldy, m, n, l, r);
+  }
+  if (r) return dense_epilogue_tile_impl<T, false, true>(y, ldy, m, n, l, r);
+  return dense_epilogue_tile_impl<T, false, false>(y, ldy, m, n, l, r);
+}
+
 // The vector v of a strip whose first n values are valid: whole, partial (masked) or empty.
 template <typename T>
 inline typename Small<T>::V load_lane_vec(const T* p, int64_t n, int v) {
@@ -660,18 +718,6 @@ inline void store_lane_vec(T* c, typename Small<T>::V x, int64_t n, int v, T alp
   else
     store_part(c + v * VL, r, m);
 }
-
-// The dense layer's epilogue applied as a strip leaves the registers (gmp_dense_forward): C is Z,
-// z = acc + λ is stored there and y = r·act(z) into Y (same leading dimension as C). alpha = 1,
-// beta = 0 are implied, so the values equal gemm + gmp_epilogue_forward exactly.
-template <typename T>
-struct DenseEpilogue {
-  T* Y;
-  const T* lambda;
-  const T* r;    // NULL: r = 1
-  int act;       // 0 identity, 1 ReLU
-  bool write_z;  // false: Y only (the backward reads Y; Z is left as it was)
-};
 
 // One row's strip: z = acc + λ into Z (when write_z), y = r·act(z) into Y (λ, r: the strip's
 // vectors, loaded once for all rows of the group; has_r false means r = 1).
@@ -1310,6 +1356,23 @@ bool dense_forward_fused(T* Y, T* Z, const T* X, const T* W, const T* lambda, co
   pack_rows_b(bp, Operand<T>{W, n, true}, cols, n);
   return dense_forward_packed(Y, Z, X, bp, lambda, r, rows, n, cols, act, write_z) == GMPNN_OK;
 }
+bool dense_forward_blocked_applies(int64_t rows, int64_t n, int64_t cols) {
+  // gemm_small's shapes (K ≤ 16, or four rows or columns at most) stay with gemm + the epilogue
+  // pass; without the small paths (a test hook) every product is the blocked GEMM's.
+  return n >= 1 && (!g_small_enabled || (n > kSmallK && rows > kSmallM && cols > kSmallN));
+}
+template <typename T>
+gmpnn_status dense_forward_blocked(T* Y, const T* X, const T* W, const T* lambda, const T* r,
+                                   int64_t rows, int64_t n, int64_t cols, int act) {
+  const Problem<T> pb{{X, n, false}, {W, n, true}, Y, rows, cols, n, cols, T(1), T(0)};
+  const DenseEpilogue<T> epi{Y, lambda, r, act, false};
+  return gemm_fast(pb, &epi);
+}
+template gmpnn_status dense_forward_blocked<float>(float*, const float*, const float*, const float*,
+                                                   const float*, int64_t, int64_t, int64_t, int);
+template gmpnn_status dense_forward_blocked<double>(double*, const double*, const double*,
+                                                    const double*, const double*, int64_t, int64_t,
+                                                    int64_t, int);
 bool dense_forward_packed_applies(int64_t rows, int64_t n) {
   return n >= 1 && n <= kFusedDenseMaxK && rows >= 4 && g_small_enabled;
 }

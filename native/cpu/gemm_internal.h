@@ -39,6 +39,15 @@ gmpnn_status dense_forward_packed(T* Y, T* Z, const T* X, const T* bp, const T* 
                                   const T* r, int64_t rows, int64_t n, int64_t cols, int act,
                                   bool write_z);
 
+// Y alone (write_z false) for a wider fan-in (dense_forward_blocked_applies: n > 16, more than four
+// rows and units): the blocked GEMM accumulates into Y and the epilogue runs in place on each tile
+// as its last K block leaves it (in L1), instead of a second pass over Z; Z is not touched. Values
+// as gemm + gmp_epilogue_forward, bit for bit. (With Z wanted too, the pass was as fast: gmp.cc.)
+bool dense_forward_blocked_applies(int64_t rows, int64_t n, int64_t cols);
+template <typename T>
+gmpnn_status dense_forward_blocked(T* Y, const T* X, const T* W, const T* lambda, const T* r,
+                                   int64_t rows, int64_t n, int64_t cols, int act);
+
 // The im2col matrix of an NHWC image as a GEMM operand that the packers read straight from the
 // image (no im2col buffer): row i is output pixel r0 + i (n, oh, ow), column k = (kh·KW + kw)·C_in + c
 // holds in[n, oh·sh − ph + kh, ow·sw − pw + kw, c], 0 outside the image.

@@ -1383,7 +1383,12 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_dense_forward(gmpnn_dtype dt, void* Y, voi
                                                     (const T*)lambda, (const T*)r, rows, n, cols,
                                                     act, write_z))
       return GMPNN_OK;
-    // Wide fan-in: the packed GEMM, then the epilogue pass.
+    // Wide fan-in, Y alone: the blocked GEMM into Y with the epilogue on its tiles. Otherwise
+    // (Z wanted too, gemm_small's shapes, n = 0) the GEMM into Z, then the epilogue pass: storing
+    // Z and Y from the tiles measured slower than that pass (455x64x100, 76 against 72 µs).
+    if (!write_z && gmpnn_cpu::dense_forward_blocked_applies(rows, n, cols))
+      return gmpnn_cpu::dense_forward_blocked<T>((T*)Y, (const T*)X, (const T*)W, (const T*)lambda,
+                                                 (const T*)r, rows, n, cols, act);
     st = gmpnn_cpu_gemm(dt, Z, X, W, 0, 1, rows, cols, n, n, n, cols, 1.0, 0.0);
     if (st != GMPNN_OK) return st;
     return gmpnn_cpu_gmp_epilogue_forward(dt, Y, Z, lambda, r, rows, cols, act);

@@ -21,6 +21,7 @@
 // Testing hook of native/cpu/gemm.cc (not part of the C ABI): the GEMM's ISA, which the float32
 // direction forward follows.
 extern "C" int gmpnn_cpu_gemm_set_isa_for_testing(const char* name);
+extern "C" void gmpnn_cpu_gemm_set_blocking_for_testing(int64_t mc, int64_t kc, int64_t nc);
 
 namespace gmpnn_cpu {
 // The vectorized sin/cos the direction kernels use (native/cpu/simd_math.h, defined in gmp.cc).
@@ -843,9 +844,11 @@ GMPNN_TEST(gmp_epilogue_null_radius) {
     }
 }
 
-// gmp_dense_forward against the reference GEMM followed by the epilogue kernel: fused (fan-in
-// <= 16) and unfused (wider) paths, every strip remainder, r of mixed signs, NULL or positive,
-// both activations, outputs poisoned with NaN, 1 and 2 threads. The fused path leaves Z
+// gmp_dense_forward against the reference GEMM followed by the epilogue kernel: the fused rows
+// form (fan-in <= 16), the blocked GEMM with its tile epilogue (wider; also with small blocks, so
+// that the epilogue must wait for the last of several K blocks and meets every tile edge) and the
+// GEMM + epilogue pass (a few rows or units), every strip remainder, r of mixed signs, NULL or
+// positive, both activations, outputs poisoned with NaN, 1 and 2 threads. The first two leave Z
 // unwritten where the backward reads Y instead (r NULL, identity, every r_j positive: gmp.h).
 template <typename T>
 void check_dense_forward(int64_t rows, int64_t n, int64_t cols, int act, int rmode,
@@ -872,7 +875,10 @@ void check_dense_forward(int64_t rows, int64_t n, int64_t cols, int act, int rmo
   std::snprintf(what, sizeof what, "dense forward Z %s rows=%lld n=%lld cols=%lld act=%d r=%s",
                 f32 ? "f32" : "f64", (long long)rows, (long long)n, (long long)cols, act,
                 null_r ? "NULL" : rmode == 2 ? "positive" : "mixed");
-  const bool fused = n >= 1 && n <= 16 && rows >= 4, reads_y = rmode != 0 || act == 0;
+  // The fused rows form (n ≤ 16, rows ≥ 4) and the blocked GEMM with the tile epilogue (n > 16,
+  // more than four rows and units) both leave Z unwritten where the backward reads Y.
+  const bool fused = n >= 1 && ((n <= 16 && rows >= 4) || (n > 16 && rows > 4 && cols > 4));
+  const bool reads_y = rmode != 0 || act == 0;
   if (fused && reads_y) {
     bool untouched = true;
     for (size_t e = 0; e < N; ++e) untouched &= std::isnan((double)Z[e]);
@@ -888,16 +894,24 @@ GMPNN_TEST(gmp_dense_forward) {
   const int saved = omp_get_max_threads();
   const int64_t shapes[][3] = {{1024, 4, 100}, {455, 13, 100}, {1031, 16, 17}, {7, 1, 3},
                                {5, 2, 16},     {4, 3, 1},      {3, 5, 40},     {1, 7, 9},
-                               {130, 17, 33},  {64, 40, 100},  {6000, 4, 100}};
+                               {130, 17, 33},  {64, 40, 100},  {6000, 4, 100}, {4, 40, 9},
+                               {9, 33, 4},     {5, 17, 5},     {1000, 64, 100}};
   uint64_t seed = 2100;
-  for (int threads : {1, 2}) {
-    omp_set_num_threads(threads);
-    for (const auto& sh : shapes)
-      for (int act = 0; act < 2; ++act)
-        for (int rmode = 0; rmode < 3; ++rmode) {
-          check_dense_forward<float>(sh[0], sh[1], sh[2], act, rmode, seed++);
-          check_dense_forward<double>(sh[0], sh[1], sh[2], act, rmode, seed++);
-        }
+  for (int blocks = 0; blocks < 2; ++blocks) {
+    // Small blocks: MC 12, KC 7, NC 16 (several K blocks before a tile's epilogue).
+    if (blocks) gmpnn_cpu_gemm_set_blocking_for_testing(12, 7, 16);
+    for (int threads : {1, 2}) {
+      omp_set_num_threads(threads);
+      for (const auto& sh : shapes) {
+        if (blocks && sh[1] <= 16) continue;
+        for (int act = 0; act < 2; ++act)
+          for (int rmode = 0; rmode < 3; ++rmode) {
+            check_dense_forward<float>(sh[0], sh[1], sh[2], act, rmode, seed++);
+            check_dense_forward<double>(sh[0], sh[1], sh[2], act, rmode, seed++);
+          }
+      }
+    }
+    gmpnn_cpu_gemm_set_blocking_for_testing(0, 0, 0);
   }
   omp_set_num_threads(saved);
   float a[4] = {0, 0, 0, 0};

@@ -68,9 +68,11 @@ gmpnn_status gmpnn_cuda_gmp_epilogue_backward(gmpnn_dtype dt, void* dZ, void* dl
  * Y = r ⊙ act(Z); X [rows, n], W [cols, n] (GmP: W = U = u(θ)), lambda [cols], r [cols] or NULL
  * (r = 1: SP/WN with bias). The same values as gemm followed by gmp_epilogue_forward; on the CPU
  * the epilogue runs as the product's strips leave the registers when n <= 16 (the UCI layers),
- * so Z is not read back. Z is what gmp_dense_backward may need besides Y, and the CPU's fused
- * path (n <= 16) leaves it unwritten where its backward takes all it needs from Y: r NULL
- * (Y = act(Z)), act identity, or every r_j positive and finite (the ReLU mask is Y's sign). */
+ * and on each output tile of the blocked GEMM as it is finished for wider fan-ins, so Z is not
+ * read back. Z is what gmp_dense_backward may need besides Y, and the CPU leaves it unwritten
+ * where its backward takes all it needs from Y: r NULL (Y = act(Z)), act identity, or every r_j
+ * positive and finite (the ReLU mask is Y's sign); not for shapes with at most four rows or
+ * units and a fan-in above 16, which take the GEMM and a separate epilogue pass. */
 gmpnn_status gmpnn_cpu_gmp_dense_forward(gmpnn_dtype dt, void* Y, void* Z, const void* X,
                                          const void* W, const void* lambda, const void* r,
                                          int64_t rows, int64_t n, int64_t cols, int act);
