@@ -51,7 +51,10 @@ export function record(
   inputs: Tensor[],
   backward: (grad: Tensor) => (Tensor | null)[],
 ): Tensor {
-  if (!needsGrad(...inputs)) return out;
+  if (!gradEnabled) return out;
+  let any = false;
+  for (const t of inputs) if (t.requiresGrad) any = true;
+  if (!any) return out;
   const node: GradNode = { name, inputs, backward };
   out.gradFn = node;
   out.requiresGrad = true;
@@ -78,29 +81,45 @@ export function setAutogradKernels(k: {
   onesLike = k.onesLike;
 }
 
-function topoOrder(root: Tensor): Tensor[] {
+// A pass's bookkeeping lives on the tensors it visits (Tensor._pass, Tensor._pending) rather than
+// in a Map and a Set per pass, a Set per node and a tuple per visited tensor: those were about a
+// quarter of a small MLP step's JavaScript (kernels stubbed out). So backward() is not reentrant;
+// no rule calls it.
+let passCount = 0;
+const NO_INPUTS: readonly Tensor[] = [];
+
+function topoOrder(root: Tensor, pass: number): Tensor[] {
   const order: Tensor[] = [];
-  const seen = new Set<Tensor>();
-  // Iterative DFS: graphs of deep networks exceed the JS call stack otherwise.
-  const stack: [Tensor, number][] = [[root, 0]];
-  seen.add(root);
-  while (stack.length) {
-    const top = stack[stack.length - 1];
-    const [t, i] = top;
-    const inputs = t.gradFn ? t.gradFn.inputs : [];
+  // Iterative DFS: graphs of deep networks exceed the JS call stack otherwise. stack[k]'s next
+  // input to visit is next[k].
+  const stack: Tensor[] = [root];
+  const next: number[] = [0];
+  root._pass = pass;
+  while (stack.length > 0) {
+    const top = stack.length - 1;
+    const t = stack[top];
+    const inputs = t.gradFn ? t.gradFn.inputs : NO_INPUTS;
+    const i = next[top];
     if (i < inputs.length) {
-      top[1]++;
-      const next = inputs[i];
-      if (next.requiresGrad && !seen.has(next)) {
-        seen.add(next);
-        stack.push([next, 0]);
+      next[top] = i + 1;
+      const input = inputs[i];
+      if (input.requiresGrad && input._pass !== pass) {
+        input._pass = pass;
+        stack.push(input);
+        next.push(0);
       }
     } else {
       stack.pop();
+      next.pop();
       order.push(t);
     }
   }
   return order.reverse();
+}
+
+function heldBy(inputs: readonly Tensor[], t: Tensor): boolean {
+  for (const input of inputs) if (input._pending === t) return true;
+  return false;
 }
 
 /**
@@ -116,51 +135,57 @@ export function backward(root: Tensor, grad?: Tensor): void {
   if (grad && !sameShape(grad.shape, root.shape))
     throw new GmpnnError('E_SHAPE', `backward: grad shape [${grad.shape.join(', ')}] does not match output [${root.shape.join(', ')}]`);
   noGrad(() => {
-    const order = topoOrder(root);
-    const grads = new Map<Tensor, Tensor>();
-    grads.set(root, grad ? cloneTensor(grad) : onesLike(root));
-    for (const t of order) {
-      const g = grads.get(t);
-      if (!g) continue;
-      grads.delete(t);
-      if (!t.gradFn) {
-        // A leaf: the gradient lands in .grad, which the leaf owns (kept across tidy).
-        if (t.grad) {
-          accumulate(t.grad, g);
-          g.dispose();
-        } else {
-          t.grad = keep(g);
+    const order = topoOrder(root, ++passCount);
+    // Every tensor a gradient can reach is in `order`: its pending gradient starts empty.
+    for (const t of order) t._pending = null;
+    try {
+      root._pending = grad ? cloneTensor(grad) : onesLike(root);
+      for (const t of order) {
+        const g = t._pending;
+        if (!g) continue;
+        t._pending = null;
+        const node = t.gradFn;
+        if (!node) {
+          // A leaf: the gradient lands in .grad, which the leaf owns (kept across tidy).
+          if (t.grad) {
+            accumulate(t.grad, g);
+            g.dispose();
+          } else {
+            t.grad = keep(g);
+          }
+          continue;
         }
-        continue;
+        const inputs = node.inputs;
+        const inputGrads = node.backward(g);
+        if (inputGrads.length !== inputs.length)
+          throw new GmpnnError('E_ARG', `backward of ${node.name}: ${inputGrads.length} gradients for ${inputs.length} inputs`);
+        // The gradients this rule handed out, each once (a rule may hand the same tensor to
+        // several inputs, or g itself: those are copied so that each accumulator owns its buffer).
+        let owned: Tensor[] | null = null;
+        for (let i = 0; i < inputs.length; i++) {
+          const input = inputs[i];
+          const gi = inputGrads[i];
+          if (!gi || !input.requiresGrad) continue;
+          if (!sameShape(gi.shape, input.shape))
+            throw new GmpnnError('E_SHAPE', `backward of ${node.name}: gradient [${gi.shape.join(', ')}] for input [${input.shape.join(', ')}]`);
+          const mine = gi === g || (owned !== null && owned.includes(gi)) ? cloneTensor(gi) : gi;
+          (owned ??= []).push(gi);
+          const prev = input._pending;
+          if (prev) {
+            accumulate(prev, mine);
+            mine.dispose();
+          } else {
+            input._pending = mine;
+          }
+        }
+        // A handed-out tensor that no input holds as its pending gradient (accumulated, or copied)
+        // is done with; only this rule's inputs can hold it.
+        if (owned)
+          for (const gi of owned) if (gi !== g && !heldBy(inputs, gi)) gi.dispose();
+        g.dispose();
       }
-      const inputGrads = t.gradFn.backward(g);
-      if (inputGrads.length !== t.gradFn.inputs.length)
-        throw new GmpnnError('E_ARG', `backward of ${t.gradFn.name}: ${inputGrads.length} gradients for ${t.gradFn.inputs.length} inputs`);
-      const owned = new Set<Tensor>();
-      t.gradFn.inputs.forEach((input, i) => {
-        const gi = inputGrads[i];
-        if (!gi || !input.requiresGrad) return;
-        if (!sameShape(gi.shape, input.shape))
-          throw new GmpnnError('E_SHAPE', `backward of ${t.gradFn!.name}: gradient [${gi.shape.join(', ')}] for input [${input.shape.join(', ')}]`);
-        // A rule may hand the same tensor to several inputs (add, or g itself): copy so that
-        // each accumulator owns its buffer.
-        const mine = gi === g || owned.has(gi) ? cloneTensor(gi) : gi;
-        owned.add(gi);
-        const prev = grads.get(input);
-        if (prev) {
-          accumulate(prev, mine);
-          mine.dispose();
-        } else {
-          grads.set(input, mine);
-        }
-      });
-      for (const gi of owned) if (gi !== g && !isHeld(grads, gi)) gi.dispose();
-      g.dispose();
+    } finally {
+      for (const t of order) t._pending = null;
     }
   });
-}
-
-function isHeld(grads: Map<Tensor, Tensor>, t: Tensor): boolean {
-  for (const v of grads.values()) if (v === t) return true;
-  return false;
 }

@@ -149,6 +149,11 @@ export class Tensor {
   private _storage: Storage | null;
   /** Kept tensors survive tidy(); parameters, gradients and optimizer state are kept. */
   kept = false;
+  /** @internal backward()'s bookkeeping: the last pass that visited this tensor, and the gradient
+   * waiting for it in that pass. */
+  _pass = 0;
+  /** @internal */
+  _pending: Tensor | null = null;
 
   /** Internal: use the creation ops (tensor, zeros, ...) instead. */
   constructor(storage: Storage, shape: readonly number[], dtype: DType) {

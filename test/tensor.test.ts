@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import * as g from '../src';
 import { expectClose, expectGmpnnError } from './helpers';
+import { record } from '../src/autograd';
 
 describe('tensor: creation and readback', () => {
   it('round-trips nested arrays, typed arrays and scalars', () => {
@@ -142,6 +143,33 @@ describe('autograd', () => {
     const y = g.mul(x.detach(), x);
     g.sum(y).backward();
     expect(Array.from(x.grad!.dataSync())).to.deep.equal([1, 2]);
+  });
+  it('sums the gradients of a tensor used several times, and leaves only .grad behind', () => {
+    const x = g.tensor([0.5, -2, 3], [3], { dtype: 'float64', requiresGrad: true });
+    const before = g.memory().numTensors;
+    g.tidy(() => {
+      // x·x + (x + x) + x: the same input twice in one op (mul, and add, whose rule hands one
+      // tensor to both inputs), and paths of different lengths meeting again.
+      const y = g.add(g.add(g.mul(x, x), g.add(x, x)), x);
+      g.sum(y).backward();
+    });
+    expect(Array.from(x.grad!.dataSync())).to.deep.equal([4, -1, 9]); // 2x + 3
+    expect(g.memory().numTensors).to.equal(before + 1); // x.grad
+    x.grad!.dispose();
+    x.grad = null;
+  });
+  it('a rule that throws leaves the next backward pass correct', () => {
+    const x = g.tensor([1, 2], [2], { dtype: 'float64', requiresGrad: true });
+    const bad = record(g.mul(x, 1), 'bad', [x], () => {
+      throw new Error('rule failed');
+    });
+    expect(() => g.sum(g.add(bad, x)).backward()).to.throw('rule failed');
+    // The failed pass had already handed x a pending gradient (through add); it must not leak
+    // into this pass.
+    x.grad?.dispose();
+    x.grad = null;
+    g.sum(g.mul(x, 2)).backward();
+    expect(Array.from(x.grad!.dataSync())).to.deep.equal([2, 2]);
   });
   it('a deep chain (5,000 ops) does not overflow the stack', () => {
     const x = g.tensor([1], [1], { dtype: 'float64', requiresGrad: true });

@@ -31,24 +31,34 @@ export class Adam extends Optimizer {
   /** One native call for every parameter with a gradient (torch's foreach path). */
   override step(): void {
     this.stepCount++;
-    const pairs: [Tensor, Tensor][] = [];
-    for (const p of this.params) if (p.grad) pairs.push([p, p.grad]);
-    this.apply(pairs);
+    this.apply(this.params);
   }
 
   protected update(p: Tensor, grad: Tensor): void {
-    this.apply([[p, grad]]);
+    this.apply([p], [grad]);
   }
 
-  /** adam_step on each (parameter, gradient) in one binding call; step counts advance after it. */
-  private apply(pairs: [Tensor, Tensor][]): void {
+  /**
+   * adam_step on each parameter of `params` that has a gradient (`grads[i]`, else its .grad), in
+   * one binding call; step counts advance after it. The arguments go straight into the call's
+   * list (no pairs array): this runs every training step.
+   */
+  private apply(params: readonly Tensor[], grads?: readonly Tensor[]): void {
     checkHyper('Adam', 'lr', this.lr, 0);
-    if (pairs.length === 0) return;
-    const args: (NativeHandle | number | boolean)[] = [this.lr, this.beta1, this.beta2, this.eps, this.weightDecay, this.decoupled, pairs.length];
-    for (const [p, grad] of pairs)
-      args.push(p.buffer('Adam'), this.slot(p, 'm').buffer(), this.slot(p, 'v').buffer(), grad.buffer('Adam'), (this.steps.get(p) ?? 0) + 1);
+    const args: (NativeHandle | number | boolean)[] = [this.lr, this.beta1, this.beta2, this.eps, this.weightDecay, this.decoupled, 0];
+    const stepped: Tensor[] = [];
+    for (let i = 0; i < params.length; i++) {
+      const p = params[i];
+      const grad = grads ? grads[i] : p.grad;
+      if (!grad) continue;
+      const step = (this.steps.get(p) ?? 0) + 1;
+      args.push(p.buffer('Adam'), this.slot(p, 'm').buffer(), this.slot(p, 'v').buffer(), grad.buffer('Adam'), step);
+      stepped.push(p);
+    }
+    if (stepped.length === 0) return;
+    args[6] = stepped.length;
     callNative(() => native.adamStepMany(...args));
-    for (const [p] of pairs) this.steps.set(p, (this.steps.get(p) ?? 0) + 1);
+    for (const p of stepped) this.steps.set(p, (this.steps.get(p) ?? 0) + 1);
   }
 
   protected hyper(): Record<string, number | boolean> {
