@@ -341,11 +341,12 @@ export function tidy<T>(fn: () => T): T {
     state.scopes.pop();
   }
   if (result instanceof Promise) throw new GmpnnError('E_ARG', 'tidy: fn must be synchronous, it returned a Promise');
-  const keepSet = new Set<Tensor>();
-  collect(result, keepSet);
+  // Nothing returned (a training step's usual tidy): no set to build or consult.
+  let keepSet: Set<Tensor> | null = null;
+  if (result !== undefined && result !== null) collect(result, (keepSet = new Set<Tensor>()));
   const parent = state.scopes[state.scopes.length - 1];
   for (const t of scope.tensors) {
-    if (keepSet.has(t)) {
+    if (keepSet !== null && keepSet.has(t)) {
       if (parent) parent.tensors.push(t);
     } else if (!t.kept) {
       t.dispose();
