@@ -75,6 +75,8 @@ export interface NativeAddon {
   ): void;
   gmpEpilogueForward(y: Buf, z: Buf, lambda: Buf, r: Buf | null, rows: number, cols: number, act: number): void;
   gmpEpilogueBackward(dz: Buf, dlambda: Buf | null, dr: Buf | null, dy: Buf, z: Buf, r: Buf | null, rows: number, cols: number, act: number): void;
+  weightNormForward(w: Buf, v: Buf, g: Buf, rows: number, n: number): void;
+  weightNormBackward(dv: Buf | null, dg: Buf | null, dW: Buf, v: Buf, g: Buf, rows: number, n: number): void;
   /** dims: [N, H, W, Cin, Cout, KH, KW, OH, OW, strideH, strideW, padTop, padLeft] (native/include/gmpnn/conv.h). */
   conv2dForward(out: Buf, x: Buf, w: Buf, dims: number[]): void;
   conv2dBackwardData(dx: Buf, dy: Buf, w: Buf, dims: number[]): void;

@@ -247,6 +247,27 @@ void bench_layer_step(int64_t rows, int64_t n, int64_t cols) {
 
 }  // namespace
 
+// The WN baseline's weight, forward and backward (dv and dg): one call each. Bytes: read v (and
+// dW), write W (dv).
+template <typename T>
+void bench_weight_norm(int64_t rows, int64_t n) {
+  const gmpnn_dtype dt = sizeof(T) == 4 ? GMPNN_F32 : GMPNN_F64;
+  const char* dts = sizeof(T) == 4 ? "f32" : "f64";
+  const size_t N = (size_t)(rows * n);
+  std::vector<T> v = rand_vec<T>(N, -1, 1, 20), g = rand_vec<T>((size_t)rows, 0.5, 1.5, 21),
+                 dW = rand_vec<T>(N, -1, 1, 22), W(N), dv(N), dg((size_t)rows);
+  const std::string shape = std::to_string(rows) + "x" + std::to_string(n);
+  const double s = sizeof(T);
+  row("weight_norm_forward", shape, dts,
+      time_us([&] { check(gmpnn_cpu_weight_norm_forward(dt, W.data(), v.data(), g.data(), rows, n)); }),
+      2 * s * N);
+  row("weight_norm_backward", shape, dts,
+      time_us([&] {
+        check(gmpnn_cpu_weight_norm_backward(dt, dv.data(), dg.data(), dW.data(), v.data(), g.data(), rows, n));
+      }),
+      3 * s * N);
+}
+
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc)
@@ -276,5 +297,9 @@ int main(int argc, char** argv) {
   }
   bench_layer_step<float>(1024, 16, 100);
   bench_layer_step<double>(1024, 16, 100);
+  for (auto& sh : {std::pair<int64_t, int64_t>{100, 13}, {256, 1152}}) {
+    bench_weight_norm<float>(sh.first, sh.second);
+    bench_weight_norm<double>(sh.first, sh.second);
+  }
   return 0;
 }

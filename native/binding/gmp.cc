@@ -201,6 +201,41 @@ Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+
+// weightNormForward(W, v, g, rows, n)
+Napi::Value WeightNormForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "weightNormForward";
+  Buffer *W = ArgBuffer(info, 0, op), *v = ArgBuffer(info, 1, op), *g = ArgBuffer(info, 2, op);
+  int64_t rows = ArgInt(info, 3, op), n = ArgInt(info, 4, op);
+  SameDeviceDtype(env, op, {W, v, g});
+  if (rows < 0 || n < 1) Throw(env, "E_SHAPE", "weightNormForward: need rows >= 0, n >= 1");
+  Fits(env, op, "W", W, rows * n);
+  Fits(env, op, "v", v, rows * n);
+  Fits(env, op, "g", g, rows);
+  GMPNN_CALL(env, v->device(), weight_norm_forward, v->dtype(), W->data(), v->data(), g->data(),
+             rows, n);
+  return env.Undefined();
+}
+
+// weightNormBackward(dv|null, dg|null, dW, v, g, rows, n)
+Napi::Value WeightNormBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "weightNormBackward";
+  Buffer *dv = ArgBuffer(info, 0, op, true), *dg = ArgBuffer(info, 1, op, true),
+         *dW = ArgBuffer(info, 2, op), *v = ArgBuffer(info, 3, op), *g = ArgBuffer(info, 4, op);
+  int64_t rows = ArgInt(info, 5, op), n = ArgInt(info, 6, op);
+  SameDeviceDtype(env, op, {dv, dg, dW, v, g});
+  if (rows < 0 || n < 1) Throw(env, "E_SHAPE", "weightNormBackward: need rows >= 0, n >= 1");
+  Fits(env, op, "dv", dv, rows * n);
+  Fits(env, op, "dg", dg, rows);
+  Fits(env, op, "dW", dW, rows * n);
+  Fits(env, op, "v", v, rows * n);
+  Fits(env, op, "g", g, rows);
+  GMPNN_CALL(env, v->device(), weight_norm_backward, v->dtype(), dv ? dv->data() : nullptr,
+             dg ? dg->data() : nullptr, dW->data(), v->data(), g->data(), rows, n);
+  return env.Undefined();
+}
 }  // namespace
 
 void RegisterGmp(Napi::Env env, Napi::Object exports) {
@@ -212,6 +247,8 @@ void RegisterGmp(Napi::Env env, Napi::Object exports) {
   exports.Set("gmpDirectionInverse", Napi::Function::New(env, DirectionInverse));
   exports.Set("gmpEpilogueForward", Napi::Function::New(env, EpilogueForward));
   exports.Set("gmpEpilogueBackward", Napi::Function::New(env, EpilogueBackward));
+  exports.Set("weightNormForward", Napi::Function::New(env, WeightNormForward));
+  exports.Set("weightNormBackward", Napi::Function::New(env, WeightNormBackward));
 }
 
 }  // namespace gmpnn_binding

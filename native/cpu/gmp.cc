@@ -1617,3 +1617,85 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_dense_backward(gmpnn_dtype dt, void* dX, v
   if (want_dtheta) return direction_backward_entry(dt, dtheta, dW, theta, cache, cols, n);
   return GMPNN_OK;
 }
+
+// ------------------------------------------------------------------------ weight normalization
+// gmp.h gmpnn_cpu_weight_norm_forward / _backward: one row per unit, sums in double, results
+// rounded once. Plain loops the compiler vectorizes (float widened to double in the lanes).
+namespace {
+template <typename T>
+inline double row_dot(const T* a, const T* b, int64_t n) {
+  double s = 0.0;
+#pragma omp simd reduction(+ : s)
+  for (int64_t k = 0; k < n; ++k) s += (double)a[k] * (double)b[k];
+  return s;
+}
+
+template <typename T>
+void weight_norm_forward_impl(T* W, const T* v, const T* g, int64_t rows, int64_t n) {
+  parallel_region(rows > 1 && rows * n >= kParallelGrain, [&] {
+#pragma omp for schedule(static)
+    for (int64_t j = 0; j < rows; ++j) {
+      const T* vj = v + j * n;
+      const double s = (double)g[j] / std::sqrt(row_dot(vj, vj, n));
+      T* wj = W + j * n;
+#pragma omp simd
+      for (int64_t k = 0; k < n; ++k) wj[k] = (T)(s * (double)vj[k]);
+    }
+  });
+}
+
+template <typename T>
+void weight_norm_backward_impl(T* dv, T* dg, const T* dW, const T* v, const T* g, int64_t rows,
+                               int64_t n) {
+  parallel_region(rows > 1 && rows * n >= kParallelGrain, [&] {
+#pragma omp for schedule(static)
+    for (int64_t j = 0; j < rows; ++j) {
+      const T *vj = v + j * n, *dj = dW + j * n;
+      const double ss = row_dot(vj, vj, n), t = row_dot(dj, vj, n), nu = std::sqrt(ss);
+      if (dg) dg[j] = (T)(t / nu);
+      if (dv) {
+        const double s = (double)g[j] / nu, c = t / ss;
+        T* o = dv + j * n;
+#pragma omp simd
+        for (int64_t k = 0; k < n; ++k) o[k] = (T)(s * ((double)dj[k] - c * (double)vj[k]));
+      }
+    }
+  });
+}
+
+gmpnn_status check_weight_norm(const char* op, int64_t rows, int64_t n) {
+  if (rows < 0 || n < 1)
+    return gmpnn_set_error(GMPNN_E_ARG, "%s: need rows >= 0 and n >= 1 (got %lld, %lld)", op,
+                           (long long)rows, (long long)n);
+  return GMPNN_OK;
+}
+}  // namespace
+
+extern "C" gmpnn_status gmpnn_cpu_weight_norm_forward(gmpnn_dtype dt, void* W, const void* v,
+                                                      const void* g, int64_t rows, int64_t n) {
+  const char* op = "weight_norm_forward";
+  gmpnn_status st = check_weight_norm(op, rows, n);
+  if (st != GMPNN_OK || rows == 0) return st;
+  GMP_REQUIRE(W, op);
+  GMP_REQUIRE(v, op);
+  GMP_REQUIRE(g, op);
+  GMPNN_DISPATCH_FLOAT(dt, op, {
+    weight_norm_forward_impl<T>((T*)W, (const T*)v, (const T*)g, rows, n);
+    return GMPNN_OK;
+  });
+}
+
+extern "C" gmpnn_status gmpnn_cpu_weight_norm_backward(gmpnn_dtype dt, void* dv, void* dg,
+                                                       const void* dW, const void* v,
+                                                       const void* g, int64_t rows, int64_t n) {
+  const char* op = "weight_norm_backward";
+  gmpnn_status st = check_weight_norm(op, rows, n);
+  if (st != GMPNN_OK || rows == 0 || (!dv && !dg)) return st;
+  GMP_REQUIRE(dW, op);
+  GMP_REQUIRE(v, op);
+  GMP_REQUIRE(g, op);
+  GMPNN_DISPATCH_FLOAT(dt, op, {
+    weight_norm_backward_impl<T>((T*)dv, (T*)dg, (const T*)dW, (const T*)v, (const T*)g, rows, n);
+    return GMPNN_OK;
+  });
+}

@@ -289,6 +289,50 @@ gmpnn_status check_epilogue(const char* op, int64_t rows, int64_t cols, int act)
 
 unsigned unit_grid(int64_t m) { return grid_for(m, kUnitsPerBlock); }
 
+// ------------------------------------------------------------------------ weight normalization
+// gmp.h gmpnn_cuda_weight_norm_forward / _backward, the CPU twin's formulas: one warp per row
+// (grid-stride over rows), lane-strided sums in double reduced by warp shuffles (a fixed order per
+// row length, so deterministic), results rounded once.
+template <typename T>
+__global__ void weight_norm_forward_kernel(T* W, const T* v, const T* g, int64_t rows, int64_t n) {
+  const int lane = threadIdx.x & 31;
+  const int64_t warps = (int64_t)gridDim.x * kUnitsPerBlock;
+  for (int64_t j = (int64_t)blockIdx.x * kUnitsPerBlock + (threadIdx.x >> 5); j < rows; j += warps) {
+    const T* vj = v + j * n;
+    double ss = 0.0;
+    for (int64_t k = lane; k < n; k += 32) ss += (double)vj[k] * (double)vj[k];
+    ss = __shfl_sync(kFull, warp_sum(ss), 0);
+    const double s = (double)g[j] / sqrt(ss);
+    for (int64_t k = lane; k < n; k += 32) W[j * n + k] = (T)(s * (double)vj[k]);
+  }
+}
+
+template <typename T>
+__global__ void weight_norm_backward_kernel(T* dv, T* dg, const T* dW, const T* v, const T* g,
+                                            int64_t rows, int64_t n) {
+  const int lane = threadIdx.x & 31;
+  const int64_t warps = (int64_t)gridDim.x * kUnitsPerBlock;
+  for (int64_t j = (int64_t)blockIdx.x * kUnitsPerBlock + (threadIdx.x >> 5); j < rows; j += warps) {
+    const T *vj = v + j * n, *dj = dW + j * n;
+    double ss = 0.0, t = 0.0;
+    for (int64_t k = lane; k < n; k += 32) {
+      const double vk = (double)vj[k];
+      ss += vk * vk;
+      t += (double)dj[k] * vk;
+    }
+    ss = __shfl_sync(kFull, warp_sum(ss), 0);
+    t = __shfl_sync(kFull, warp_sum(t), 0);
+    const double nu = sqrt(ss);
+    if (dg && lane == 0) dg[j] = (T)(t / nu);
+    if (dv) {
+      const double s = (double)g[j] / nu, c = t / ss;
+      for (int64_t k = lane; k < n; k += 32)
+        dv[j * n + k] = (T)(s * ((double)dj[k] - c * (double)vj[k]));
+    }
+  }
+}
+
+
 }  // namespace
 
 #define GMP_CUDA_REQUIRE(ptr, op)                                                     \
@@ -499,5 +543,42 @@ extern "C" gmpnn_status gmpnn_cuda_gmp_dense_backward(gmpnn_dtype dt, void* dX, 
     if (st != GMPNN_OK) return st;
   }
   if (want_dtheta) return gmpnn_cuda_gmp_direction_backward(dt, dtheta, dW, theta, cols, n);
+  return GMPNN_OK;
+}
+
+extern "C" gmpnn_status gmpnn_cuda_weight_norm_forward(gmpnn_dtype dt, void* W, const void* v,
+                                                       const void* g, int64_t rows, int64_t n) {
+  const char* op = "gmpnn_cuda_weight_norm_forward";
+  if (rows < 0 || n < 1)
+    return gmpnn_set_error(GMPNN_E_ARG, "%s: need rows >= 0 and n >= 1 (got %lld, %lld)", op,
+                           (long long)rows, (long long)n);
+  if (rows == 0) return GMPNN_OK;
+  GMP_CUDA_REQUIRE(W, op);
+  GMP_CUDA_REQUIRE(v, op);
+  GMP_CUDA_REQUIRE(g, op);
+  GMPNN_CUDA_STREAM(op);
+  GMPNN_CUDA_DISPATCH(dt, op,
+                      weight_norm_forward_kernel<T><<<unit_grid(rows), kThreads, 0, stream>>>(
+                          (T*)W, (const T*)v, (const T*)g, rows, n));
+  GMPNN_CUDA_LAUNCHED(op);
+  return GMPNN_OK;
+}
+
+extern "C" gmpnn_status gmpnn_cuda_weight_norm_backward(gmpnn_dtype dt, void* dv, void* dg,
+                                                        const void* dW, const void* v,
+                                                        const void* g, int64_t rows, int64_t n) {
+  const char* op = "gmpnn_cuda_weight_norm_backward";
+  if (rows < 0 || n < 1)
+    return gmpnn_set_error(GMPNN_E_ARG, "%s: need rows >= 0 and n >= 1 (got %lld, %lld)", op,
+                           (long long)rows, (long long)n);
+  if (rows == 0 || (!dv && !dg)) return GMPNN_OK;
+  GMP_CUDA_REQUIRE(dW, op);
+  GMP_CUDA_REQUIRE(v, op);
+  GMP_CUDA_REQUIRE(g, op);
+  GMPNN_CUDA_STREAM(op);
+  GMPNN_CUDA_DISPATCH(dt, op,
+                      weight_norm_backward_kernel<T><<<unit_grid(rows), kThreads, 0, stream>>>(
+                          (T*)dv, (T*)dg, (const T*)dW, (const T*)v, (const T*)g, rows, n));
+  GMPNN_CUDA_LAUNCHED(op);
   return GMPNN_OK;
 }

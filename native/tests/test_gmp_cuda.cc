@@ -305,6 +305,34 @@ void run_dense_backward() {
       }
 }
 
+
+// Weight normalization: forward and backward (dv and dg, and each alone) against the CPU twin.
+template <typename T>
+void run_weight_norm() {
+  Rand rng(57 + sizeof(T));
+  for (const auto& s : kUnits) {
+    const int64_t rows = s[0], n = s[1];
+    const size_t N = (size_t)(rows * n);
+    const std::string shape = " rows=" + std::to_string(rows) + " n=" + std::to_string(n);
+    std::vector<T> v = rng.vec<T>(N), g = rng.vec<T>((size_t)rows, -2, 2), dW = rng.vec<T>(N);
+    std::vector<T> wW(N), wdv(N), wdg((size_t)rows);
+    CHECK_OK(gmpnn_cpu_weight_norm_forward(dtype_of<T>(), wW.data(), v.data(), g.data(), rows, n));
+    CHECK_OK(gmpnn_cpu_weight_norm_backward(dtype_of<T>(), wdv.data(), wdg.data(), dW.data(),
+                                            v.data(), g.data(), rows, n));
+    Dev<T> dv_(v), dg_(g), ddW(dW), oW(nans<T>(N)), odv(nans<T>(N)), odg(nans<T>((size_t)rows)),
+        odv2(nans<T>(N)), odg2(nans<T>((size_t)rows));
+    CHECK_OK(gmpnn_cuda_weight_norm_forward(dtype_of<T>(), oW.p, dv_.p, dg_.p, rows, n));
+    CHECK_OK(gmpnn_cuda_weight_norm_backward(dtype_of<T>(), odv.p, odg.p, ddW.p, dv_.p, dg_.p, rows, n));
+    CHECK_OK(gmpnn_cuda_weight_norm_backward(dtype_of<T>(), odv2.p, nullptr, ddW.p, dv_.p, dg_.p, rows, n));
+    CHECK_OK(gmpnn_cuda_weight_norm_backward(dtype_of<T>(), nullptr, odg2.p, ddW.p, dv_.p, dg_.p, rows, n));
+    const double atol = tol<T>() * std::sqrt((double)n + 1);
+    CHECK_CLOSE(("weight norm W" + shape).c_str(), oW.down().data(), wW.data(), N, tol<T>(), tol<T>());
+    CHECK_CLOSE(("weight norm dv" + shape).c_str(), odv.down().data(), wdv.data(), N, atol, tol<T>());
+    CHECK_CLOSE(("weight norm dg" + shape).c_str(), odg.down().data(), wdg.data(), (size_t)rows, atol, tol<T>());
+    CHECK_CLOSE(("weight norm dv alone" + shape).c_str(), odv2.down().data(), wdv.data(), N, atol, tol<T>());
+    CHECK_CLOSE(("weight norm dg alone" + shape).c_str(), odg2.down().data(), wdg.data(), (size_t)rows, atol, tol<T>());
+  }
+}
 }  // namespace
 #endif
 
@@ -322,4 +350,7 @@ GMPNN_TEST(gmp_cuda_parity_direction) {
 }
 GMPNN_TEST(gmp_cuda_parity_epilogues) {
   CUDA_TEST_BODY(run_epilogues<float>(); run_epilogues<double>());
+}
+GMPNN_TEST(gmp_cuda_parity_weight_norm) {
+  CUDA_TEST_BODY(run_weight_norm<float>(); run_weight_norm<double>());
 }

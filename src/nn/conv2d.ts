@@ -16,7 +16,8 @@ import { Module } from './module';
 import { noGrad } from '../autograd';
 import { glorotUniform } from './init';
 import { zeros } from '../ops/creation';
-import { div, mul, sqrt } from '../ops/elementwise';
+import { mul, sqrt } from '../ops/elementwise';
+import { weightNorm } from '../ops/norm';
 import { sum } from '../ops/reduction';
 import { reshape } from '../ops/layout';
 import { gmpFromCartesian, Activation } from '../ops/gmp';
@@ -120,8 +121,8 @@ export class Conv2d extends Module {
   effectiveWeight(): Tensor {
     if (this.parameterization === 'sp') return this.weight!;
     if (this.parameterization === 'wn') {
-      const norm = sqrt(sum(mul(this.v!, this.v!), [1, 2, 3], true)); // [out, 1, 1, 1]
-      return mul(this.v!, div(reshape(this.g!, [this.outChannels, 1, 1, 1]), norm));
+      // Each output channel's filter as one row: [out, kh·kw·in] (views, no copies).
+      return reshape(weightNorm(reshape(this.v!, [this.outChannels, -1]), this.g!), this.v!.shape);
     }
     throw new GmpnnError('E_UNSUPPORTED', 'effectiveWeight: use geometry.toCartesian for GmP layers');
   }

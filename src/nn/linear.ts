@@ -13,9 +13,10 @@ import { Module } from './module';
 import { noGrad } from '../autograd';
 import { glorotUniform } from './init';
 import { zeros } from '../ops/creation';
-import { div, mul, relu, sqrt } from '../ops/elementwise';
+import { mul, sqrt } from '../ops/elementwise';
 import { sum } from '../ops/reduction';
 import { linear } from '../ops/linalg';
+import { weightNorm } from '../ops/norm';
 import { gmpFromCartesian, gmpLinear, gmpWorkspace, gmpWorkspaceFits, Activation, GmpWorkspace } from '../ops/gmp';
 import { fmt } from '../ops/util';
 
@@ -113,10 +114,7 @@ export class Linear extends Module {
   /** The Cartesian weight [out, in] this layer currently applies (differentiable). */
   effectiveWeight(): Tensor {
     if (this.parameterization === 'sp') return this.weight!;
-    if (this.parameterization === 'wn') {
-      const norm = sqrt(sum(mul(this.v!, this.v!), 1, true));
-      return mul(this.v!, div(this.g!, norm));
-    }
+    if (this.parameterization === 'wn') return weightNorm(this.v!, this.g!);
     throw new GmpnnError('E_UNSUPPORTED', 'effectiveWeight: use geometry.toCartesian for GmP layers');
   }
 

@@ -16,7 +16,7 @@ export { matmul, linear } from './linalg';
 export { gmpDirection, gmpLinear, gmpFromCartesian, Activation } from './gmp';
 export { conv2d, conv2dBiasAct, gmpConv2d, Conv2dOptions, FusedConv2dOptions, GmpConv2dOptions, Padding } from './conv';
 export { maxPool2d, avgPool2d, globalAvgPool2d, Pool2dOptions, AvgPool2dOptions } from './pool';
-export { meanOnlyBatchNorm, batchNormTrain } from './norm';
+export { meanOnlyBatchNorm, batchNormTrain, weightNorm } from './norm';
 export * from './loss';
 
 setAutogradKernels({ accumulate: elementwise.addInPlace, clone: creation.clone, onesLike: creation.onesLike });

@@ -7,6 +7,9 @@
  *   batchNormTrain(x, γ, β, ε)       y = γ ⊙ x̂ + β, x̂ = (x − μ_batch)/sqrt(σ²_batch + ε) (biased σ²),
  *                                    ∂L/∂x = γ/σ ⊙ (g − mean(g) − x̂ ⊙ mean(g ⊙ x̂))
  * (s = 1/sqrt(1 + ε) for the MBN/IMN layer; means over every axis but the channel.)
+ * And the WN baseline's weight, one kernel call each way (gmp.h weight_norm):
+ *   weightNorm(v, g)                 W_j = g_j·v_j/‖v_j‖ per row,
+ *                                    ∂L/∂v_j = (g_j/‖v_j‖)·(D_j − (D_j·v_j/‖v_j‖²)·v_j), ∂L/∂g_j = D_j·v_j/‖v_j‖
  */
 import { GmpnnError, callNative } from '../errors';
 import { native } from '../native';
@@ -193,4 +196,31 @@ export function batchNormEvalRaw(x: Tensor, weight: Tensor, bias: Tensor, mean: 
   scale.dispose();
   shift.dispose();
   return y;
+}
+
+/**
+ * Weight normalization (Salimans & Kingma 2016; nn.Linear's 'wn'): W = g ⊙ v/‖v‖ with the norm
+ * over each row of v [out, in], g [out, 1] (or [out]). One native call forward and one backward,
+ * instead of the five ops (and as many backward rules) it is made of.
+ */
+export function weightNorm(v: Tensor, g: Tensor): Tensor {
+  const op = 'weightNorm';
+  assertTensor(v, op, 'v');
+  assertTensor(g, op, 'g');
+  assertSameKind(op, v, g);
+  const rows = v.rank === 2 ? v.shape[0] : -1;
+  if (v.rank !== 2 || v.shape[1] < 1 || g.size !== rows || !(g.rank === 1 || (g.rank === 2 && g.shape[1] === 1)))
+    throw new GmpnnError('E_SHAPE', `${op}: expected v [out, in] (in >= 1) and g [out, 1] or [out], got v ${fmt(v.shape)} and g ${fmt(g.shape)}`);
+  const n = v.shape[1];
+  const w = empty(v.shape, v.dtype, v.device);
+  callNative(() => native.weightNormForward(w.buffer(), v.buffer(op), g.buffer(op), rows, n));
+  if (!needsGrad(v, g)) return w;
+  return record(w, op, [v, g], (dW) => {
+    const dv = v.requiresGrad ? empty(v.shape, v.dtype, v.device) : null;
+    const dg = g.requiresGrad ? empty(g.shape, g.dtype, g.device) : null;
+    callNative(() =>
+      native.weightNormBackward(dv ? dv.buffer() : null, dg ? dg.buffer() : null, dW.buffer(op), v.buffer(op), g.buffer(op), rows, n),
+    );
+    return [dv, dg];
+  });
 }

@@ -1,6 +1,6 @@
 /** float64 central-difference gradient checks of every differentiable op. */
 import * as g from '../../src';
-import { gradcheck, randLeaf } from '../helpers';
+import { expectClose, expectGmpnnError, gradcheck, randLeaf } from '../helpers';
 
 describe('ops: float64 gradient checks', () => {
   const unary: [string, (x: g.Tensor) => g.Tensor, number, number][] = [
@@ -60,6 +60,17 @@ describe('ops: float64 gradient checks', () => {
     gradcheck((x, w, b) => g.batchNormTrain(x, w, b, 1e-3).y, [randLeaf([2, 2, 3, 3], -1, 1, 10), randLeaf([3], 0.5, 1.5, 11), randLeaf([3], -1, 1, 12)]));
   it('batchNormTrain: [B, C] with C = 1', () =>
     gradcheck((x, w, b) => g.batchNormTrain(x, w, b, 1e-5).y, [randLeaf([6, 1], -1, 1, 13), randLeaf([1], 0.5, 1.5, 14), randLeaf([1], -1, 1, 15)]));
+  it('weightNorm: v [4, 5], g [4, 1] of both signs', () =>
+    gradcheck((v, w) => g.weightNorm(v, w), [randLeaf([4, 5], -1, 1, 16), randLeaf([4, 1], -2, 2, 17)]));
+  it('weightNorm: one row, g [1], fan-in 1', () =>
+    gradcheck((v, w) => g.weightNorm(v, w), [randLeaf([1, 1], 0.5, 1.5, 18), randLeaf([1], -2, 2, 19)]));
+  it('weightNorm equals the composed g ⊙ v/‖v‖ and refuses mismatched shapes', () => {
+    const v = randLeaf([3, 7], -1, 1, 20), w = randLeaf([3, 1], -2, 2, 21);
+    const composed = g.mul(v, g.div(w, g.sqrt(g.sum(g.mul(v, v), 1, true))));
+    expectClose(g.weightNorm(v, w).dataSync(), composed.dataSync(), 1e-14, 1e-14, 'weightNorm');
+    expectGmpnnError(() => g.weightNorm(v, randLeaf([2, 1])), 'E_SHAPE', /weightNorm: expected v \[out, in\]/);
+    expectGmpnnError(() => g.weightNorm(randLeaf([3]), w), 'E_SHAPE', /weightNorm/);
+  });
   it('sum over all', () => gradcheck((x) => g.sum(x), [randLeaf([3, 4])]));
   it('sum over axes [0, 2]', () => gradcheck((x) => g.sum(x, [0, 2]), [randLeaf([2, 3, 4])]));
   it('sum keepDims axis 1', () => gradcheck((x) => g.sum(x, 1, true), [randLeaf([2, 3, 4])]));

@@ -138,6 +138,23 @@ gmpnn_status gmpnn_cuda_gmp_dense_backward(gmpnn_dtype dt, void* dX, void* dW, v
                                            const void* lambda, const void* r, int64_t rows,
                                            int64_t n, int64_t cols, int act);
 
+/* Weight normalization, the WN baseline's weight (Salimans & Kingma 2016; nn.Linear 'wn'):
+ * W_j = (g_j / ‖v_j‖)·v_j for each row j of v [rows, n] (n >= 1), g [rows]. The row sums in
+ * double; a zero row gives 0/0 (NaN), as the composed ops did. One call instead of the five ops
+ * (and their backward rules) it stands for. */
+gmpnn_status gmpnn_cpu_weight_norm_forward(gmpnn_dtype dt, void* W, const void* v, const void* g,
+                                           int64_t rows, int64_t n);
+gmpnn_status gmpnn_cuda_weight_norm_forward(gmpnn_dtype dt, void* W, const void* v, const void* g,
+                                            int64_t rows, int64_t n);
+/* Its backward from dW [rows, n]: t_j = dW_j·v_j, dg_j = t_j/‖v_j‖ and
+ * dv_j = (g_j/‖v_j‖)·(dW_j − (t_j/‖v_j‖²)·v_j); dv or dg may be NULL (not wanted). */
+gmpnn_status gmpnn_cpu_weight_norm_backward(gmpnn_dtype dt, void* dv, void* dg, const void* dW,
+                                            const void* v, const void* g, int64_t rows,
+                                            int64_t n);
+gmpnn_status gmpnn_cuda_weight_norm_backward(gmpnn_dtype dt, void* dv, void* dg, const void* dW,
+                                             const void* v, const void* g, int64_t rows,
+                                             int64_t n);
+
 #ifdef __cplusplus
 }
 #endif
