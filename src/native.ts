@@ -76,6 +76,10 @@ export interface NativeAddon {
   gmpEpilogueForward(y: Buf, z: Buf, lambda: Buf, r: Buf | null, rows: number, cols: number, act: number): void;
   gmpEpilogueBackward(dz: Buf, dlambda: Buf | null, dr: Buf | null, dy: Buf, z: Buf, r: Buf | null, rows: number, cols: number, act: number): void;
   weightNormForward(w: Buf, v: Buf, g: Buf, rows: number, n: number): void;
+  batchNormForward(y: Buf, mean: Buf, variance: Buf, x: Buf, gamma: Buf, beta: Buf, rows: number, C: number, eps: number): void;
+  batchNormBackward(
+    dx: Buf | null, dgamma: Buf | null, dbeta: Buf | null, dy: Buf, x: Buf, gamma: Buf, mean: Buf, variance: Buf, rows: number, C: number, eps: number,
+  ): void;
   weightNormBackward(dv: Buf | null, dg: Buf | null, dW: Buf, v: Buf, g: Buf, rows: number, n: number): void;
   /** dims: [N, H, W, Cin, Cout, KH, KW, OH, OW, strideH, strideW, padTop, padLeft] (native/include/gmpnn/conv.h). */
   conv2dForward(out: Buf, x: Buf, w: Buf, dims: number[]): void;

@@ -18,6 +18,7 @@
 #include "gmpnn/device.h"
 #include "gmpnn/gemm.h"
 #include "gmpnn/gmp.h"
+#include "gmpnn/norm.h"
 
 namespace gmpnn_cpu {
 void sincos_f64(const double* x, double* s, double* c, int64_t n);  // native/cpu/simd_math.h
@@ -268,6 +269,31 @@ void bench_weight_norm(int64_t rows, int64_t n) {
       3 * s * N);
 }
 
+// The BN baseline's batch normalization (gmpnn/norm.h), forward (statistics and y) and backward
+// (dx, dγ, dβ): the MLP's [batch, 100] and a VGG-6 block's [N·H·W, 64]. Bytes: read x (twice
+// forward, for the two-pass variance) and write y; read dy and x twice backward, write dx.
+template <typename T>
+void bench_batch_norm(int64_t rows, int64_t C) {
+  const gmpnn_dtype dt = sizeof(T) == 4 ? GMPNN_F32 : GMPNN_F64;
+  const char* dts = sizeof(T) == 4 ? "f32" : "f64";
+  const size_t N = (size_t)(rows * C);
+  std::vector<T> x = rand_vec<T>(N, -1, 3, 23), dy = rand_vec<T>(N, -1, 1, 24),
+                 gamma = rand_vec<T>((size_t)C, 0.5, 1.5, 25), beta = rand_vec<T>((size_t)C, -1, 1, 26),
+                 y(N), dx(N), mean((size_t)C), var((size_t)C), dg((size_t)C), db((size_t)C);
+  const std::string shape = std::to_string(rows) + "x" + std::to_string(C);
+  const double s = sizeof(T);
+  row("batch_norm_forward", shape, dts, time_us([&] {
+        check(gmpnn_cpu_batch_norm_forward(dt, y.data(), mean.data(), var.data(), x.data(),
+                                           gamma.data(), beta.data(), rows, C, 1e-3));
+      }),
+      3 * s * N);
+  row("batch_norm_backward", shape, dts, time_us([&] {
+        check(gmpnn_cpu_batch_norm_backward(dt, dx.data(), dg.data(), db.data(), dy.data(), x.data(),
+                                            gamma.data(), mean.data(), var.data(), rows, C, 1e-3));
+      }),
+      5 * s * N);
+}
+
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc)
@@ -300,6 +326,10 @@ int main(int argc, char** argv) {
   for (auto& sh : {std::pair<int64_t, int64_t>{100, 13}, {256, 1152}}) {
     bench_weight_norm<float>(sh.first, sh.second);
     bench_weight_norm<double>(sh.first, sh.second);
+  }
+  for (auto& sh : {std::pair<int64_t, int64_t>{455, 100}, {1024, 100}, {65536, 64}}) {
+    bench_batch_norm<float>(sh.first, sh.second);
+    bench_batch_norm<double>(sh.first, sh.second);
   }
   return 0;
 }

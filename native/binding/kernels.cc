@@ -6,6 +6,7 @@
 #include "gmpnn/eltwise.h"
 #include "gmpnn/gemm.h"
 #include "gmpnn/loss.h"
+#include "gmpnn/norm.h"
 #include "gmpnn/optim.h"
 #include "gmpnn/reduce.h"
 #include "gmpnn/rng.h"
@@ -67,6 +68,53 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   Fits(env, op, "b", b, Extent(0, shape, bs));
   GMPNN_CALL(env, out->device(), binary, out->dtype(), out->data(), a->data(), b->data(),
              (int)code, (int)shape.size(), shape.data(), as.data(), bs.data());
+  return env.Undefined();
+}
+
+// batchNormForward(y, mean, var, x, gamma, beta, rows, C, eps)
+Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "batchNormForward";
+  Buffer *y = ArgBuffer(info, 0, op), *mean = ArgBuffer(info, 1, op), *var = ArgBuffer(info, 2, op),
+         *x = ArgBuffer(info, 3, op), *gamma = ArgBuffer(info, 4, op), *beta = ArgBuffer(info, 5, op);
+  int64_t rows = ArgInt(info, 6, op), C = ArgInt(info, 7, op);
+  double eps = ArgNumber(info, 8, op);
+  SameDeviceDtype(env, op, {y, mean, var, x, gamma, beta});
+  if (rows < 1 || C < 1) Throw(env, "E_SHAPE", "batchNormForward: need rows >= 1, C >= 1");
+  Fits(env, op, "y", y, rows * C);
+  Fits(env, op, "x", x, rows * C);
+  Fits(env, op, "mean", mean, C);
+  Fits(env, op, "var", var, C);
+  Fits(env, op, "gamma", gamma, C);
+  Fits(env, op, "beta", beta, C);
+  GMPNN_CALL(env, x->device(), batch_norm_forward, x->dtype(), y->data(), mean->data(),
+             var->data(), x->data(), gamma->data(), beta->data(), rows, C, eps);
+  return env.Undefined();
+}
+
+// batchNormBackward(dx|null, dgamma|null, dbeta|null, dy, x, gamma, mean, var, rows, C, eps)
+Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "batchNormBackward";
+  Buffer *dx = ArgBuffer(info, 0, op, true), *dgamma = ArgBuffer(info, 1, op, true),
+         *dbeta = ArgBuffer(info, 2, op, true), *dy = ArgBuffer(info, 3, op),
+         *x = ArgBuffer(info, 4, op), *gamma = ArgBuffer(info, 5, op),
+         *mean = ArgBuffer(info, 6, op), *var = ArgBuffer(info, 7, op);
+  int64_t rows = ArgInt(info, 8, op), C = ArgInt(info, 9, op);
+  double eps = ArgNumber(info, 10, op);
+  SameDeviceDtype(env, op, {dx, dgamma, dbeta, dy, x, gamma, mean, var});
+  if (rows < 1 || C < 1) Throw(env, "E_SHAPE", "batchNormBackward: need rows >= 1, C >= 1");
+  Fits(env, op, "dx", dx, rows * C);
+  Fits(env, op, "dy", dy, rows * C);
+  Fits(env, op, "x", x, rows * C);
+  Fits(env, op, "dgamma", dgamma, C);
+  Fits(env, op, "dbeta", dbeta, C);
+  Fits(env, op, "gamma", gamma, C);
+  Fits(env, op, "mean", mean, C);
+  Fits(env, op, "var", var, C);
+  GMPNN_CALL(env, x->device(), batch_norm_backward, x->dtype(), dx ? dx->data() : nullptr,
+             dgamma ? dgamma->data() : nullptr, dbeta ? dbeta->data() : nullptr, dy->data(),
+             x->data(), gamma->data(), mean->data(), var->data(), rows, C, eps);
   return env.Undefined();
 }
 
@@ -326,6 +374,8 @@ void RegisterKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("affine", Napi::Function::New(env, Affine));
   exports.Set("fill", Napi::Function::New(env, Fill));
   exports.Set("channelAffine", Napi::Function::New(env, ChannelAffine));
+  exports.Set("batchNormForward", Napi::Function::New(env, BatchNormForward));
+  exports.Set("batchNormBackward", Napi::Function::New(env, BatchNormBackward));
   exports.Set("cast", Napi::Function::New(env, Cast));
   exports.Set("reduce", Napi::Function::New(env, Reduce));
   exports.Set("copyStrided", Napi::Function::New(env, CopyStrided));

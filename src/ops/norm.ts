@@ -89,9 +89,9 @@ export function meanOnlyBatchNorm(x: Tensor, scale: number, mean?: Tensor | null
 
 /**
  * Batch normalization in training mode over every axis but the last, with the batch statistics
- * (biased variance, as Keras and the spec): one pass each for the sums, the centring, the squares,
- * their sums and the two per-channel affine maps forward; the product g ⊙ x̂, sums of g and g ⊙ x̂,
- * and three passes for ∂L/∂x backward (x̂·k₂ + k₁, g·a, their sum). Returns the batch mean and variance for the running statistics.
+ * (biased variance, as Keras and the spec): one native call forward (the sums of x and of
+ * (x − μ)² in double, then y) and one backward (Σg and Σg ⊙ x̂ in one pass, then ∂L/∂x),
+ * gmp/norm.h. Returns the batch mean and variance for the running statistics.
  */
 export function batchNormTrain(x: Tensor, weight: Tensor, bias: Tensor, eps: number): { y: Tensor; batchMean: Tensor; batchVar: Tensor } {
   const op = 'batchNorm';
@@ -106,59 +106,27 @@ export function batchNormTrain(x: Tensor, weight: Tensor, bias: Tensor, eps: num
   if (!(eps >= 0) || !Number.isFinite(eps)) throw new GmpnnError('E_ARG', `${op}: eps must be a finite number >= 0, got ${String(eps)}`);
   const rows = x.size / C;
   if (rows < 1) throw new GmpnnError('E_SHAPE', `${op}: no rows to average over in ${fmt(x.shape)}`);
-  // μ, x − μ, σ² = mean((x − μ)²), 1/sqrt(σ² + ε), x̂, y = γ ⊙ x̂ + β
-  const sums = channelSums(x, rows, C, op);
-  const batchMean = affineRaw(sums, 1 / rows, 0);
-  const negMean = affineRaw(sums, -1 / rows, 0);
-  sums.dispose();
-  const xc = empty(x.shape, x.dtype, x.device);
-  callNative(() => native.channelAffine(xc.buffer(), x.buffer(op), null, negMean.buffer(), rows, C));
-  negMean.dispose();
-  const sq = unaryRaw(xc, U.square, op);
-  const sqSums = channelSums(sq, rows, C, op);
-  sq.dispose();
-  const batchVar = affineRaw(sqSums, 1 / rows, 0);
-  sqSums.dispose();
-  const invStd = inverseStd(batchVar, eps);
-  const xhat = xc; // normalized in place
-  callNative(() => native.channelAffine(xhat.buffer(), xc.buffer(), invStd.buffer(), null, rows, C));
   const y = empty(x.shape, x.dtype, x.device);
-  callNative(() => native.channelAffine(y.buffer(), xhat.buffer(), weight.buffer(op), bias.buffer(op), rows, C));
-  if (!needsGrad(x, weight, bias)) {
-    xhat.dispose();
-    invStd.dispose();
-    return { y, batchMean, batchVar };
-  }
+  const batchMean = empty([C], x.dtype, x.device);
+  const batchVar = empty([C], x.dtype, x.device);
+  callNative(() =>
+    native.batchNormForward(y.buffer(), batchMean.buffer(), batchVar.buffer(), x.buffer(op), weight.buffer(op), bias.buffer(op), rows, C, eps),
+  );
+  if (!needsGrad(x, weight, bias)) return { y, batchMean, batchVar };
+  // The backward reads the statistics as the forward wrote them; the caller may dispose its
+  // batchMean / batchVar (the running-average update), so the rule keeps its own references.
+  const mean = Tensor.view(batchMean, batchMean.shape);
+  const variance = Tensor.view(batchVar, batchVar.shape);
   const out = record(y, op, [x, weight, bias], (g) => {
-    const dbias = channelSums(g, rows, C, op);
-    const gx = binaryRaw(g, xhat, B.mul, op);
-    const dweight = channelSums(gx, rows, C, op);
-    gx.dispose();
-    let dx: Tensor | null = null;
-    if (x.requiresGrad) {
-      // a = γ/σ; ∂L/∂x = a ⊙ g − (a ⊙ Σg / R) − x̂ ⊙ (a ⊙ Σ(g ⊙ x̂) / R)
-      const a = binaryRaw(weight, invStd, B.mul, op);
-      const k1 = binaryRaw(a, dbias, B.mul, op);
-      const k2 = binaryRaw(a, dweight, B.mul, op);
-      callNative(() => native.affine(k1.buffer(), k1.buffer(), -1 / rows, 0));
-      callNative(() => native.affine(k2.buffer(), k2.buffer(), -1 / rows, 0));
-      const t = empty(x.shape, x.dtype, x.device);
-      callNative(() => native.channelAffine(t.buffer(), xhat.buffer(), k2.buffer(), k1.buffer(), rows, C));
-      dx = empty(x.shape, x.dtype, x.device);
-      callNative(() => native.channelAffine(dx!.buffer(), g.buffer(op), a.buffer(), null, rows, C));
-      const st = [1];
-      callNative(() => native.binary(dx!.buffer(), dx!.buffer(), t.buffer(), B.add, [x.size], st, st));
-      t.dispose();
-      a.dispose();
-      k1.dispose();
-      k2.dispose();
-    }
-    let dw: Tensor | null = null;
-    let db: Tensor | null = null;
-    if (weight.requiresGrad) dw = sameShapeAs(dweight, weight);
-    else dweight.dispose();
-    if (bias.requiresGrad) db = sameShapeAs(dbias, bias);
-    else dbias.dispose();
+    const dx = x.requiresGrad ? empty(x.shape, x.dtype, x.device) : null;
+    const dw = weight.requiresGrad ? empty(weight.shape, weight.dtype, weight.device) : null;
+    const db = bias.requiresGrad ? empty(bias.shape, bias.dtype, bias.device) : null;
+    callNative(() =>
+      native.batchNormBackward(
+        dx ? dx.buffer() : null, dw ? dw.buffer() : null, db ? db.buffer() : null, g.buffer(op), x.buffer(op), weight.buffer(op),
+        mean.buffer(op), variance.buffer(op), rows, C, eps,
+      ),
+    );
     return [dx, dw, db];
   });
   return { y: out, batchMean, batchVar };
