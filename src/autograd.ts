@@ -53,7 +53,7 @@ export function record(
 ): Tensor {
   if (!gradEnabled) return out;
   let any = false;
-  for (const t of inputs) if (t.requiresGrad) any = true;
+  for (const t of inputs) if (t && t.requiresGrad) any = true;
   if (!any) return out;
   const node: GradNode = { name, inputs, backward };
   out.gradFn = node;
