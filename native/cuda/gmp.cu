@@ -289,6 +289,13 @@ gmpnn_status check_epilogue(const char* op, int64_t rows, int64_t cols, int act)
 
 unsigned unit_grid(int64_t m) { return grid_for(m, kUnitsPerBlock); }
 
+gmpnn_status check_weight_norm(const char* op, int64_t rows, int64_t n) {
+  if (rows < 0 || n < 1)
+    return gmpnn_set_error(GMPNN_E_ARG, "%s: need rows >= 0 and n >= 1 (got %lld, %lld)", op,
+                           (long long)rows, (long long)n);
+  return GMPNN_OK;
+}
+
 // ------------------------------------------------------------------------ weight normalization
 // gmp.h gmpnn_cuda_weight_norm_forward / _backward, the CPU twin's formulas: one warp per row
 // (grid-stride over rows), lane-strided sums in double reduced by warp shuffles (a fixed order per
@@ -549,9 +556,8 @@ extern "C" gmpnn_status gmpnn_cuda_gmp_dense_backward(gmpnn_dtype dt, void* dX, 
 extern "C" gmpnn_status gmpnn_cuda_weight_norm_forward(gmpnn_dtype dt, void* W, const void* v,
                                                        const void* g, int64_t rows, int64_t n) {
   const char* op = "gmpnn_cuda_weight_norm_forward";
-  if (rows < 0 || n < 1)
-    return gmpnn_set_error(GMPNN_E_ARG, "%s: need rows >= 0 and n >= 1 (got %lld, %lld)", op,
-                           (long long)rows, (long long)n);
+  gmpnn_status st = check_weight_norm(op, rows, n);
+  if (st != GMPNN_OK) return st;
   if (rows == 0) return GMPNN_OK;
   GMP_CUDA_REQUIRE(W, op);
   GMP_CUDA_REQUIRE(v, op);
@@ -568,9 +574,8 @@ extern "C" gmpnn_status gmpnn_cuda_weight_norm_backward(gmpnn_dtype dt, void* dv
                                                         const void* dW, const void* v,
                                                         const void* g, int64_t rows, int64_t n) {
   const char* op = "gmpnn_cuda_weight_norm_backward";
-  if (rows < 0 || n < 1)
-    return gmpnn_set_error(GMPNN_E_ARG, "%s: need rows >= 0 and n >= 1 (got %lld, %lld)", op,
-                           (long long)rows, (long long)n);
+  gmpnn_status st = check_weight_norm(op, rows, n);
+  if (st != GMPNN_OK) return st;
   if (rows == 0 || (!dv && !dg)) return GMPNN_OK;
   GMP_CUDA_REQUIRE(dW, op);
   GMP_CUDA_REQUIRE(v, op);
