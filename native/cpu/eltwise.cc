@@ -83,11 +83,16 @@ void binary_loop(T* out, const T* a, const T* b, int ndim, const int64_t* shape,
 #pragma omp for schedule(static)
     for (int64_t o = 0; o < outer; ++o) {
       int64_t aoff = 0, boff = 0, rem = o;
-      for (int d = ndim - 2; d >= 0; --d) {
-        int64_t idx = rem % shape[d];
-        rem /= shape[d];
-        aoff += idx * as[d];
-        boff += idx * bs[d];
+      if (ndim == 2) {  // the common case, without the divisions
+        aoff = o * as[0];
+        boff = o * bs[0];
+      } else {
+        for (int d = ndim - 2; d >= 0; --d) {
+          int64_t idx = rem % shape[d];
+          rem /= shape[d];
+          aoff += idx * as[d];
+          boff += idx * bs[d];
+        }
       }
       T* po = out + o * inner;
       const T* pa = a + aoff;
@@ -110,9 +115,33 @@ void binary_loop(T* out, const T* a, const T* b, int ndim, const int64_t* shape,
   });
 }
 
+// Drops extent-1 axes and merges each axis into the next where both operands step through them
+// as one (a contiguous [100, 13] + [100, 13] becomes one loop of 1300, [100, 13] ⊙ [100, 1] keeps
+// two axes). Writes at most ndim axes into sh, sa, sb; returns how many.
+int coalesce_axes(int ndim, const int64_t* shape, const int64_t* as, const int64_t* bs,
+                  int64_t* sh, int64_t* sa, int64_t* sb) {
+  int m = 0;
+  for (int d = 0; d < ndim; ++d) {
+    if (shape[d] == 1) continue;
+    if (m > 0 && sa[m - 1] == as[d] * shape[d] && sb[m - 1] == bs[d] * shape[d]) {
+      sh[m - 1] *= shape[d];
+      sa[m - 1] = as[d];
+      sb[m - 1] = bs[d];
+      continue;
+    }
+    sh[m] = shape[d];
+    sa[m] = as[d];
+    sb[m] = bs[d];
+    ++m;
+  }
+  return m;
+}
+
 template <typename T>
-void binary_impl(T* out, const T* a, const T* b, int op, int ndim, const int64_t* shape,
-                 const int64_t* as, const int64_t* bs) {
+void binary_impl(T* out, const T* a, const T* b, int op, int ndim_in, const int64_t* shape_in,
+                 const int64_t* as_in, const int64_t* bs_in) {
+  int64_t shape[GMPNN_MAX_DIMS], as[GMPNN_MAX_DIMS], bs[GMPNN_MAX_DIMS];
+  const int ndim = coalesce_axes(ndim_in, shape_in, as_in, bs_in, shape, as, bs);
   switch (op) {
 #define CASE(k) \
   case k: binary_loop<T, k>(out, a, b, ndim, shape, as, bs); break;

@@ -96,10 +96,56 @@ void binary_case() {
   CHECK_OK(gmpnn_cpu_binary(dt_of<T>(), out.data(), x.data(), y.data(), GMPNN_BINARY_MUL, 1, s1, st, st));
   CHECK_CLOSE("binary large", out.data(), want.data(), n, 0, 0);
 }
+
+// Broadcasting over awkward axis patterns (the kernel drops extent-1 axes and merges axes both
+// operands step through as one): every case against an odometer written here. Masks: bit d set
+// means the operand broadcasts along axis d (stride 0).
+template <typename T>
+void binary_axes_case() {
+  Rand rng(3);
+  struct Case {
+    int ndim;
+    int64_t shape[4];
+    int amask, bmask;
+  };
+  const Case cases[] = {
+      {2, {100, 13}, 0, 0},  {2, {100, 13}, 0, 2},  {2, {100, 13}, 0, 1}, {2, {1, 13}, 0, 1},
+      {3, {4, 1, 5}, 0, 4},  {3, {4, 6, 5}, 2, 5},  {4, {2, 3, 1, 4}, 1, 8}, {4, {3, 1, 1, 7}, 0, 9},
+      {1, {9}, 1, 0},        {3, {1, 1, 1}, 7, 0},  {4, {2, 2, 2, 2}, 5, 10}, {3, {3, 0, 4}, 0, 2},
+      {0, {0}, 0, 0}};
+  for (const Case& c : cases) {
+    int64_t as[4] = {0, 0, 0, 0}, bs[4] = {0, 0, 0, 0}, na = 1, nb = 1, n = 1;
+    for (int d = c.ndim - 1; d >= 0; --d) {
+      as[d] = (c.amask >> d & 1) ? 0 : na;
+      bs[d] = (c.bmask >> d & 1) ? 0 : nb;
+      if (!(c.amask >> d & 1)) na *= c.shape[d];
+      if (!(c.bmask >> d & 1)) nb *= c.shape[d];
+      n *= c.shape[d];
+    }
+    auto a = rng.vec<T>((size_t)std::max<int64_t>(na, 1), 0.5, 2),
+         b = rng.vec<T>((size_t)std::max<int64_t>(nb, 1), 0.5, 2);
+    std::vector<T> out((size_t)std::max<int64_t>(n, 1), (T)NAN), want(out.size(), (T)NAN);
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t rem = i, ao = 0, bo = 0;
+      for (int d = c.ndim - 1; d >= 0; --d) {
+        const int64_t idx = rem % c.shape[d];
+        rem /= c.shape[d];
+        ao += idx * as[d];
+        bo += idx * bs[d];
+      }
+      want[(size_t)i] = a[(size_t)ao] - b[(size_t)bo];
+    }
+    CHECK_OK(gmpnn_cpu_binary(dt_of<T>(), out.data(), a.data(), b.data(), GMPNN_BINARY_SUB, c.ndim,
+                              c.shape, as, bs));
+    CHECK_CLOSE("binary axes", out.data(), want.data(), (size_t)n, 0, 0);
+    if (n == 0) CHECK(std::isnan((double)out[0]));  // nothing written
+  }
+}
 }  // namespace
 
 GMPNN_TEST(eltwise_cpu_unary) { unary_case<float>(); unary_case<double>(); }
 GMPNN_TEST(eltwise_cpu_binary_broadcast) { binary_case<float>(); binary_case<double>(); }
+GMPNN_TEST(eltwise_cpu_binary_axes) { binary_axes_case<float>(); binary_axes_case<double>(); }
 
 GMPNN_TEST(eltwise_cpu_affine_fill_cast) {
   Rand rng(3);
