@@ -157,13 +157,13 @@ if [ -x "$TESTS" ] && [ -x "$SAN" ]; then
     fi
     record "$name" $RC
   }
-  for subset in gemm_cuda gmp_cuda loss_cuda reduce_cuda conv_cuda pool_cuda; do
+  for subset in gemm_cuda gmp_cuda loss_cuda reduce_cuda conv_cuda pool_cuda norm_cuda; do
     san_run "memcheck:$subset" "$SAN" --tool memcheck --leak-check full --error-exitcode 3 \
       "$TESTS" "$subset"
     [ "$RC" -eq 200 ] && break
   done
   if [ "$RC" -ne 200 ]; then
-    for subset in reduce_cuda gmp_cuda_parity_epilogues; do
+    for subset in reduce_cuda gmp_cuda_parity_epilogues norm_cuda; do
       san_run "racecheck:$subset" "$SAN" --tool racecheck --error-exitcode 3 "$TESTS" "$subset"
     done
   fi
