@@ -16,7 +16,7 @@ import { native } from '../native';
 import { Tensor, empty } from '../tensor';
 import { record, needsGrad } from '../autograd';
 import { assertSameKind, assertTensor, fmt } from './util';
-import { B, U, affineRaw, binaryRaw, unaryRaw } from './elementwise';
+import { B, U, affineRaw, binaryRaw } from './elementwise';
 import { R } from './reduction';
 
 /** Column sums of x viewed as [rows, C] (no graph). */
@@ -130,14 +130,6 @@ export function batchNormTrain(x: Tensor, weight: Tensor, bias: Tensor, eps: num
     return [dx, dw, db];
   });
   return { y: out, batchMean, batchVar };
-}
-
-/** t viewed with like's shape (same element count). */
-function sameShapeAs(t: Tensor, like: Tensor): Tensor {
-  if (t.rank === like.rank && t.shape.every((d, i) => d === like.shape[i])) return t;
-  const v = Tensor.view(t, like.shape);
-  t.dispose();
-  return v;
 }
 
 /**
