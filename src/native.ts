@@ -77,6 +77,8 @@ export interface NativeAddon {
   gmpEpilogueBackward(dz: Buf, dlambda: Buf | null, dr: Buf | null, dy: Buf, z: Buf, r: Buf | null, rows: number, cols: number, act: number): void;
   weightNormForward(w: Buf, v: Buf, g: Buf, rows: number, n: number): void;
   batchNormForward(y: Buf, mean: Buf, variance: Buf, x: Buf, gamma: Buf, beta: Buf, rows: number, C: number, eps: number): void;
+  meanOnlyBatchNormForward(y: Buf, mean: Buf, x: Buf, rows: number, C: number, scale: number): void;
+  meanOnlyBatchNormBackward(dx: Buf, dy: Buf, rows: number, C: number, scale: number): void;
   batchNormBackward(
     dx: Buf | null, dgamma: Buf | null, dbeta: Buf | null, dy: Buf, x: Buf, gamma: Buf, mean: Buf, variance: Buf, rows: number, C: number, eps: number,
   ): void;

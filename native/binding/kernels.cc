@@ -118,6 +118,39 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// meanOnlyBatchNormForward(y, mean, x, rows, C, scale)
+Napi::Value MeanOnlyBatchNormForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "meanOnlyBatchNormForward";
+  Buffer *y = ArgBuffer(info, 0, op), *mean = ArgBuffer(info, 1, op), *x = ArgBuffer(info, 2, op);
+  int64_t rows = ArgInt(info, 3, op), C = ArgInt(info, 4, op);
+  double scale = ArgNumber(info, 5, op);
+  SameDeviceDtype(env, op, {y, mean, x});
+  if (rows < 1 || C < 1) Throw(env, "E_SHAPE", "meanOnlyBatchNormForward: need rows >= 1, C >= 1");
+  Fits(env, op, "y", y, rows * C);
+  Fits(env, op, "x", x, rows * C);
+  Fits(env, op, "mean", mean, C);
+  GMPNN_CALL(env, x->device(), mean_only_batch_norm_forward, x->dtype(), y->data(), mean->data(),
+             x->data(), rows, C, scale);
+  return env.Undefined();
+}
+
+// meanOnlyBatchNormBackward(dx, dy, rows, C, scale)
+Napi::Value MeanOnlyBatchNormBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "meanOnlyBatchNormBackward";
+  Buffer *dx = ArgBuffer(info, 0, op), *dy = ArgBuffer(info, 1, op);
+  int64_t rows = ArgInt(info, 2, op), C = ArgInt(info, 3, op);
+  double scale = ArgNumber(info, 4, op);
+  SameDeviceDtype(env, op, {dx, dy});
+  if (rows < 1 || C < 1) Throw(env, "E_SHAPE", "meanOnlyBatchNormBackward: need rows >= 1, C >= 1");
+  Fits(env, op, "dx", dx, rows * C);
+  Fits(env, op, "dy", dy, rows * C);
+  GMPNN_CALL(env, dy->device(), mean_only_batch_norm_backward, dy->dtype(), dx->data(), dy->data(),
+             rows, C, scale);
+  return env.Undefined();
+}
+
 // affine(out, in, alpha, beta)
 Napi::Value Affine(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -376,6 +409,8 @@ void RegisterKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("channelAffine", Napi::Function::New(env, ChannelAffine));
   exports.Set("batchNormForward", Napi::Function::New(env, BatchNormForward));
   exports.Set("batchNormBackward", Napi::Function::New(env, BatchNormBackward));
+  exports.Set("meanOnlyBatchNormForward", Napi::Function::New(env, MeanOnlyBatchNormForward));
+  exports.Set("meanOnlyBatchNormBackward", Napi::Function::New(env, MeanOnlyBatchNormBackward));
   exports.Set("cast", Napi::Function::New(env, Cast));
   exports.Set("reduce", Napi::Function::New(env, Reduce));
   exports.Set("copyStrided", Napi::Function::New(env, CopyStrided));

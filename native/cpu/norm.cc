@@ -145,6 +145,30 @@ void bn_backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* g
   });
 }
 
+
+// (x − μ)·s per element, μ per column (the MBN forward, and its backward with dy and mean(dy)).
+// out may alias x.
+template <typename T>
+void center_scale(T* out, const T* x, const T* mu, T s, int64_t rows, int64_t C, bool par) {
+  parallel_region(par, [&] {
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* xr = x + r * C;
+      T* o = out + r * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) o[c] = (xr[c] - mu[c]) * s;
+    }
+  });
+}
+
+// Column means of x, rounded to T, into m.
+template <typename T>
+void column_means(T* m, const T* x, int64_t rows, int64_t C, const RowBlocks& rb) {
+  std::vector<double> part((size_t)(rb.blocks * C)), s((size_t)C);
+  column_sums<T, kSumX>(s.data(), part.data(), rb, rows, C, x, nullptr, nullptr, nullptr);
+  for (int64_t c = 0; c < C; ++c) m[c] = (T)(s[c] / (double)rows);
+}
+
 gmpnn_status check_bn(const char* op, int64_t rows, int64_t C, double eps) {
   if (rows < 1 || C < 1)
     return gmpnn_set_error(GMPNN_E_ARG, "%s: need rows >= 1 and C >= 1 (got %lld, %lld)", op,
@@ -192,6 +216,49 @@ extern "C" gmpnn_status gmpnn_cpu_batch_norm_backward(gmpnn_dtype dt, void* dx, 
     GMPNN_DISPATCH_FLOAT(dt, op, {
       bn_backward<T>((T*)dx, (T*)dgamma, (T*)dbeta, (const T*)dy, (const T*)x, (const T*)gamma,
                      (const T*)mean, (const T*)var, rows, C, eps);
+      return GMPNN_OK;
+    });
+  } catch (const std::bad_alloc&) {
+    return gmpnn_set_error(GMPNN_E_OOM, "%s: scratch for the column sums (%lld channels)", op,
+                           (long long)C);
+  }
+}
+
+extern "C" gmpnn_status gmpnn_cpu_mean_only_batch_norm_forward(gmpnn_dtype dt, void* y, void* mean,
+                                                               const void* x, int64_t rows,
+                                                               int64_t C, double scale) {
+  const char* op = "mean_only_batch_norm_forward";
+  gmpnn_status st = check_bn(op, rows, C, 0.0);
+  if (st != GMPNN_OK) return st;
+  if (!std::isfinite(scale)) return gmpnn_set_error(GMPNN_E_ARG, "%s: scale must be finite", op);
+  if (!y || !mean || !x) return gmpnn_set_error(GMPNN_E_ARG, "%s: NULL pointer", op);
+  try {
+    GMPNN_DISPATCH_FLOAT(dt, op, {
+      const RowBlocks rb = row_blocks(rows, C);
+      column_means<T>((T*)mean, (const T*)x, rows, C, rb);
+      center_scale<T>((T*)y, (const T*)x, (const T*)mean, (T)scale, rows, C, rb.par);
+      return GMPNN_OK;
+    });
+  } catch (const std::bad_alloc&) {
+    return gmpnn_set_error(GMPNN_E_OOM, "%s: scratch for the column sums (%lld channels)", op,
+                           (long long)C);
+  }
+}
+
+extern "C" gmpnn_status gmpnn_cpu_mean_only_batch_norm_backward(gmpnn_dtype dt, void* dx,
+                                                                const void* dy, int64_t rows,
+                                                                int64_t C, double scale) {
+  const char* op = "mean_only_batch_norm_backward";
+  gmpnn_status st = check_bn(op, rows, C, 0.0);
+  if (st != GMPNN_OK) return st;
+  if (!std::isfinite(scale)) return gmpnn_set_error(GMPNN_E_ARG, "%s: scale must be finite", op);
+  if (!dx || !dy) return gmpnn_set_error(GMPNN_E_ARG, "%s: NULL pointer", op);
+  try {
+    GMPNN_DISPATCH_FLOAT(dt, op, {
+      const RowBlocks rb = row_blocks(rows, C);
+      std::vector<T> mg((size_t)C);
+      column_means<T>(mg.data(), (const T*)dy, rows, C, rb);
+      center_scale<T>((T*)dx, (const T*)dy, mg.data(), (T)scale, rows, C, rb.par);
       return GMPNN_OK;
     });
   } catch (const std::bad_alloc&) {

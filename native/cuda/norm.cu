@@ -70,9 +70,10 @@ __global__ void column_finish_kernel(const double* __restrict__ part, int64_t ry
       s0 += part[b * K * C + c];
       if (K == 2) s1 += part[b * K * C + C + c];
     }
-    if (MODE == kSumX) {
-      stat[c] = (T)(s0 / (double)rows);  // mean
-      mu[c] = (double)stat[c];
+    if (MODE == kSumX) {  // the mean, rounded to T where it is an output
+      const T m = (T)(s0 / (double)rows);
+      if (stat) stat[c] = m;
+      mu[c] = (double)m;
     } else if (MODE == kSumSq) {
       stat[c] = (T)(s0 / (double)rows);  // var
       a[c] = (double)gamma[c] / sqrt((double)stat[c] + eps);
@@ -143,6 +144,44 @@ gmpnn_status check_bn(const char* op, int64_t rows, int64_t C, double eps) {
     return gmpnn_set_error(GMPNN_E_ARG, "%s: eps must be finite and >= 0 (got %g)", op, eps);
   if ((C + 31) / 32 > 0x7fffffff)
     return gmpnn_set_error(GMPNN_E_SHAPE, "%s: C %lld too large", op, (long long)C);
+  return GMPNN_OK;
+}
+
+// (x − μ)·s per element (the MBN forward, and its backward with dy and mean(dy)); out may alias x.
+template <typename T>
+__global__ void center_scale_kernel(T* out, const T* x, const double* __restrict__ mu, double s,
+                                    int64_t rows, int64_t C) {
+  const int64_t total = rows * C;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
+       i += (int64_t)gridDim.x * blockDim.x)
+    out[i] = (T)(((double)x[i] - mu[i % C]) * s);
+}
+
+// Column means of x (rounded to T, into mean when it is not NULL, and as doubles into mu), then
+// out = (x − μ)·s: the MBN forward, and its backward on dy.
+gmpnn_status mean_center_scale(gmpnn_dtype dt, void* out, void* mean, const void* x, int64_t rows,
+                               int64_t C, double scale, const char* op) {
+  GMPNN_CUDA_REQUIRE(dt == GMPNN_F32 || dt == GMPNN_F64, GMPNN_E_DTYPE, "%s: unsupported dtype %d",
+                     op, (int)dt);
+  GMPNN_CUDA_STREAM(op);
+  int64_t ry, rchunk;
+  row_split(rows, C, &ry, &rchunk);
+  void* scratch = nullptr;
+  gmpnn_status st = scratch_alloc(&scratch, sizeof(double) * (size_t)((ry + 1) * C), op);
+  if (st != GMPNN_OK) return st;
+  double* part = (double*)scratch;
+  double* mu = part + ry * C;
+  const dim3 grid((unsigned)((C + 31) / 32), (unsigned)ry), block(32, 8);
+  GMPNN_CUDA_DISPATCH(dt, op, {
+    column_partials_kernel<T, kSumX><<<grid, block, 0, stream>>>(part, (const T*)x, nullptr,
+                                                                 nullptr, nullptr, rows, C, rchunk);
+    column_finish_kernel<T, kSumX><<<grid_for(C), kThreads, 0, stream>>>(
+        part, ry, rows, C, 0.0, (T*)mean, mu, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
+    center_scale_kernel<T><<<grid_for(rows * C), kThreads, 0, stream>>>((T*)out, (const T*)x, mu,
+                                                                        scale, rows, C);
+  });
+  scratch_free(scratch);
+  GMPNN_CUDA_LAUNCHED(op);
   return GMPNN_OK;
 }
 
@@ -227,4 +266,27 @@ extern "C" gmpnn_status gmpnn_cuda_batch_norm_backward(gmpnn_dtype dt, void* dx,
   scratch_free(scratch);
   GMPNN_CUDA_LAUNCHED(op);
   return GMPNN_OK;
+}
+
+extern "C" gmpnn_status gmpnn_cuda_mean_only_batch_norm_forward(gmpnn_dtype dt, void* y,
+                                                                void* mean, const void* x,
+                                                                int64_t rows, int64_t C,
+                                                                double scale) {
+  const char* op = "gmpnn_cuda_mean_only_batch_norm_forward";
+  gmpnn_status st = check_bn(op, rows, C, 0.0);
+  if (st != GMPNN_OK) return st;
+  if (!std::isfinite(scale)) return gmpnn_set_error(GMPNN_E_ARG, "%s: scale must be finite", op);
+  if (!y || !mean || !x) return gmpnn_set_error(GMPNN_E_ARG, "%s: NULL pointer", op);
+  return mean_center_scale(dt, y, mean, x, rows, C, scale, op);
+}
+
+extern "C" gmpnn_status gmpnn_cuda_mean_only_batch_norm_backward(gmpnn_dtype dt, void* dx,
+                                                                 const void* dy, int64_t rows,
+                                                                 int64_t C, double scale) {
+  const char* op = "gmpnn_cuda_mean_only_batch_norm_backward";
+  gmpnn_status st = check_bn(op, rows, C, 0.0);
+  if (st != GMPNN_OK) return st;
+  if (!std::isfinite(scale)) return gmpnn_set_error(GMPNN_E_ARG, "%s: scale must be finite", op);
+  if (!dx || !dy) return gmpnn_set_error(GMPNN_E_ARG, "%s: NULL pointer", op);
+  return mean_center_scale(dt, dx, nullptr, dy, rows, C, scale, op);
 }

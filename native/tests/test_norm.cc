@@ -157,6 +157,50 @@ void check_bn_central_differences() {
   CHECK_CLOSE("batch norm dbeta vs central differences", a.db.data(), nb.data(), (size_t)C, 1e-7, 1e-6);
 }
 
+
+// Mean-only batch normalization: the means and y against long double (from the mean as rounded),
+// dx = (dy − mean(dy))·s, in place too, 1 vs 2 threads bit for bit, and the argument checks.
+template <typename T>
+void check_mbn(int64_t rows, int64_t C, double offset, uint64_t seed) {
+  Rand rng(seed);
+  const size_t N = (size_t)(rows * C);
+  std::vector<T> x = rng.vec<T>(N, offset - 1, offset + 1), dy = rng.vec<T>(N);
+  const double s = 0.9995;
+  const T nan = std::numeric_limits<T>::quiet_NaN();
+  std::vector<T> y1(N, nan), m1((size_t)C, nan), dx1(N, nan), y2(N, nan), m2((size_t)C, nan), dx2(N, nan);
+  omp_set_num_threads(1);
+  CHECK_OK(gmpnn_cpu_mean_only_batch_norm_forward(dtype_of<T>(), y1.data(), m1.data(), x.data(), rows, C, s));
+  CHECK_OK(gmpnn_cpu_mean_only_batch_norm_backward(dtype_of<T>(), dx1.data(), dy.data(), rows, C, s));
+  omp_set_num_threads(2);
+  CHECK_OK(gmpnn_cpu_mean_only_batch_norm_forward(dtype_of<T>(), y2.data(), m2.data(), x.data(), rows, C, s));
+  CHECK_OK(gmpnn_cpu_mean_only_batch_norm_backward(dtype_of<T>(), dx2.data(), dy.data(), rows, C, s));
+  char what[120];
+  std::snprintf(what, sizeof what, "mean-only batch norm %s rows=%lld C=%lld offset=%g",
+                sizeof(T) == 4 ? "f32" : "f64", (long long)rows, (long long)C, offset);
+  const std::string w(what);
+  same_bits((w + " y, 1 vs 2 threads").c_str(), y1, y2);
+  same_bits((w + " dx, 1 vs 2 threads").c_str(), dx1, dx2);
+  std::vector<T> wm((size_t)C), wy(N), wdx(N);
+  for (int64_t c = 0; c < C; ++c) {
+    long double sx = 0, sg = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      sx += x[r * C + c];
+      sg += dy[r * C + c];
+    }
+    wm[c] = (T)(sx / rows);
+    for (int64_t r = 0; r < rows; ++r) {
+      wy[r * C + c] = (T)(((long double)x[r * C + c] - m1[c]) * s);
+      wdx[r * C + c] = (T)(((long double)dy[r * C + c] - sg / rows) * s);
+    }
+  }
+  const double e = sizeof(T) == 4 ? 1.2e-7 : 2.3e-16;
+  CHECK_CLOSE((w + " mean").c_str(), m1.data(), wm.data(), (size_t)C, 16 * e * (1 + std::fabs(offset)), 4 * e);
+  CHECK_CLOSE((w + " y").c_str(), y1.data(), wy.data(), N, 4 * e * (1 + std::fabs(offset)), 4 * e);
+  CHECK_CLOSE((w + " dx").c_str(), dx1.data(), wdx.data(), N, 16 * e, 4 * e);
+  std::vector<T> g = dy;  // in place: dx over dy
+  CHECK_OK(gmpnn_cpu_mean_only_batch_norm_backward(dtype_of<T>(), g.data(), g.data(), rows, C, s));
+  same_bits((w + " dx in place").c_str(), g, dx2);
+}
 }  // namespace
 
 GMPNN_TEST(norm_batch_norm) {
@@ -178,4 +222,22 @@ GMPNN_TEST(norm_batch_norm) {
   CHECK(gmpnn_cpu_batch_norm_backward(GMPNN_F64, o, o, o, nullptr, a, a, a, a, 2, 2, 1e-5) == GMPNN_E_ARG);
   CHECK(gmpnn_cpu_batch_norm_forward((gmpnn_dtype)5, o, o, o, a, a, a, 2, 2, 1e-5) == GMPNN_E_DTYPE);
   for (double v : o) CHECK(v == 0);  // nothing written by the failing calls
+}
+
+GMPNN_TEST(norm_mean_only_batch_norm) {
+  const int saved = omp_get_max_threads();
+  const int64_t shapes[][2] = {{1, 1}, {455, 100}, {7, 3}, {3000, 64}, {40000, 3}};
+  uint64_t seed = 7300;
+  for (const auto& sh : shapes)
+    for (double offset : {0.0, 1000.0}) {
+      check_mbn<float>(sh[0], sh[1], offset, seed++);
+      check_mbn<double>(sh[0], sh[1], offset, seed++);
+    }
+  omp_set_num_threads(saved);
+  double a[4] = {1, 2, 3, 4}, o[4] = {0, 0, 0, 0};
+  CHECK(gmpnn_cpu_mean_only_batch_norm_forward(GMPNN_F64, o, o, a, 0, 2, 1.0) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_mean_only_batch_norm_forward(GMPNN_F64, o, o, a, 2, 2, INFINITY) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_mean_only_batch_norm_backward(GMPNN_F64, o, nullptr, 2, 2, 1.0) == GMPNN_E_ARG);
+  CHECK(gmpnn_cpu_mean_only_batch_norm_forward((gmpnn_dtype)4, o, o, a, 2, 2, 1.0) == GMPNN_E_DTYPE);
+  for (double v : o) CHECK(v == 0);
 }

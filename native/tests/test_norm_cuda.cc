@@ -56,9 +56,40 @@ void run_batch_norm() {
     }
 }
 
+
+template <typename T>
+void run_mean_only_batch_norm() {
+  Rand rng(97 + sizeof(T));
+  const int64_t shapes[][2] = {{1, 1}, {455, 100}, {9, 33}, {5000, 64}, {100000, 3}};
+  for (const auto& s : shapes)
+    for (double offset : {0.0, 100.0}) {
+      const int64_t rows = s[0], C = s[1];
+      const size_t N = (size_t)(rows * C);
+      const std::string what = " rows=" + std::to_string(rows) + " C=" + std::to_string(C) +
+                               " offset=" + std::to_string(offset);
+      std::vector<T> x = rng.vec<T>(N, offset - 1, offset + 1), dy = rng.vec<T>(N);
+      const double sc = 0.9995;
+      std::vector<T> wy(N), wm((size_t)C), wdx(N);
+      CHECK_OK(gmpnn_cpu_mean_only_batch_norm_forward(dtype_of<T>(), wy.data(), wm.data(), x.data(), rows, C, sc));
+      CHECK_OK(gmpnn_cpu_mean_only_batch_norm_backward(dtype_of<T>(), wdx.data(), dy.data(), rows, C, sc));
+      Dev<T> dx_(x), ddy(dy), oy(nans<T>(N)), om(nans<T>((size_t)C)), odx(nans<T>(N));
+      CHECK_OK(gmpnn_cuda_mean_only_batch_norm_forward(dtype_of<T>(), oy.p, om.p, dx_.p, rows, C, sc));
+      CHECK_OK(gmpnn_cuda_mean_only_batch_norm_backward(dtype_of<T>(), odx.p, ddy.p, rows, C, sc));
+      const double big = 1 + std::fabs(offset);
+      CHECK_CLOSE(("mbn mean" + what).c_str(), om.down().data(), wm.data(), (size_t)C, tol<T>() * big, tol<T>());
+      CHECK_CLOSE(("mbn y" + what).c_str(), oy.down().data(), wy.data(), N, tol<T>() * big, tol<T>());
+      CHECK_CLOSE(("mbn dx" + what).c_str(), odx.down().data(), wdx.data(), N, tol<T>(), tol<T>());
+      // In place (dx over dy), as the CPU allows.
+      CHECK_OK(gmpnn_cuda_mean_only_batch_norm_backward(dtype_of<T>(), ddy.p, ddy.p, rows, C, sc));
+      CHECK_CLOSE(("mbn dx in place" + what).c_str(), ddy.down().data(), wdx.data(), N, tol<T>(), tol<T>());
+    }
+}
 }  // namespace
 #endif
 
 GMPNN_TEST(norm_cuda_parity_batch_norm) {
   CUDA_TEST_BODY(run_batch_norm<float>(); run_batch_norm<double>());
+}
+GMPNN_TEST(norm_cuda_parity_mean_only_batch_norm) {
+  CUDA_TEST_BODY(run_mean_only_batch_norm<float>(); run_mean_only_batch_norm<double>());
 }

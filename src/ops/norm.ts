@@ -1,8 +1,10 @@
 /**
  * Normalization ops over every axis but the last (channels last: [B, C] or [N, H, W, C]),
- * GMP_SPEC.md §5, on the per-channel kernels (column sums by `reduce`, then one `channelAffine`
- * pass), so mean-only batch norm costs two passes over its activations forward and two backward:
+ * GMP_SPEC.md §5, in training mode on the normalization kernels (gmpnn/norm.h: column sums, then
+ * one pass for the output), so mean-only batch norm costs two passes over its activations forward
+ * and two backward; eval mode on the per-channel `channelAffine`:
  *   meanOnlyBatchNorm(x, s)          training: y = (x − μ_batch)·s, ∂L/∂x = (g − mean(g))·s
+ *                                    (one native call each way, gmpnn/norm.h)
  *   meanOnlyBatchNorm(x, s, mean)    eval:     y = (x − mean)·s,    ∂L/∂x = g·s
  *   batchNormTrain(x, γ, β, ε)       y = γ ⊙ x̂ + β, x̂ = (x − μ_batch)/sqrt(σ²_batch + ε) (biased σ²),
  *                                    ∂L/∂x = γ/σ ⊙ (g − mean(g) − x̂ ⊙ mean(g ⊙ x̂))
@@ -17,14 +19,6 @@ import { Tensor, empty } from '../tensor';
 import { record, needsGrad } from '../autograd';
 import { assertSameKind, assertTensor, fmt } from './util';
 import { B, U, affineRaw, binaryRaw } from './elementwise';
-import { R } from './reduction';
-
-/** Column sums of x viewed as [rows, C] (no graph). */
-function channelSums(x: Tensor, rows: number, C: number, op: string): Tensor {
-  const s = empty([C], x.dtype, x.device);
-  callNative(() => native.reduce(s.buffer(), x.buffer(op), R.sum, 1, rows, C));
-  return s;
-}
 
 /** 1/sqrt(σ² + ε) per channel (no graph). */
 function inverseStd(variance: Tensor, eps: number): Tensor {
@@ -70,17 +64,16 @@ export function meanOnlyBatchNorm(x: Tensor, scale: number, mean?: Tensor | null
     };
   }
   if (rows < 1) throw new GmpnnError('E_SHAPE', `${op}: no rows to average over in ${fmt(x.shape)}`);
-  const sums = channelSums(x, rows, C, op);
-  const y = centerScale(x, sums, 1 / rows, rows, C, scale, op);
-  const batchMean = affineRaw(sums, 1 / rows, 0);
-  sums.dispose();
+  // One native call each way (gmpnn/norm.h): the column means, then (x − μ)·s.
+  const y = empty(x.shape, x.dtype, x.device);
+  const batchMean = empty([C], x.dtype, x.device);
+  callNative(() => native.meanOnlyBatchNormForward(y.buffer(), batchMean.buffer(), x.buffer(op), rows, C, scale));
   if (!needsGrad(x)) return { y, batchMean };
   return {
     // ∂L/∂x = (g − mean(g))·s: the mean's dependence on x removes each channel's mean gradient.
     y: record(y, op, [x], (g) => {
-      const gs = channelSums(g, rows, C, op);
-      const dx = centerScale(g, gs, 1 / rows, rows, C, scale, op);
-      gs.dispose();
+      const dx = empty(x.shape, x.dtype, x.device);
+      callNative(() => native.meanOnlyBatchNormBackward(dx.buffer(), g.buffer(op), rows, C, scale));
       return [dx];
     }),
     batchMean,

@@ -33,6 +33,22 @@ gmpnn_status gmpnn_cuda_batch_norm_backward(gmpnn_dtype dt, void* dx, void* dgam
                                             const void* mean, const void* var, int64_t rows,
                                             int64_t C, double eps);
 
+/* Mean-only batch normalization in training mode (MBN; IMN after a GmP layer, GMP_SPEC.md §5):
+ * mean[c] = Σ_r x[r, c] / rows rounded to the storage type, y = (x − mean[c])·scale. The CPU's
+ * sums as batch_norm_forward's. */
+gmpnn_status gmpnn_cpu_mean_only_batch_norm_forward(gmpnn_dtype dt, void* y, void* mean,
+                                                    const void* x, int64_t rows, int64_t C,
+                                                    double scale);
+gmpnn_status gmpnn_cuda_mean_only_batch_norm_forward(gmpnn_dtype dt, void* y, void* mean,
+                                                     const void* x, int64_t rows, int64_t C,
+                                                     double scale);
+/* Its backward: dx = (dy − Σ_r dy / rows)·scale (the batch mean's dependence on x removes each
+ * channel's mean gradient). dx may alias dy. */
+gmpnn_status gmpnn_cpu_mean_only_batch_norm_backward(gmpnn_dtype dt, void* dx, const void* dy,
+                                                     int64_t rows, int64_t C, double scale);
+gmpnn_status gmpnn_cuda_mean_only_batch_norm_backward(gmpnn_dtype dt, void* dx, const void* dy,
+                                                      int64_t rows, int64_t C, double scale);
+
 #ifdef __cplusplus
 }
 #endif
