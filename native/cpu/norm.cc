@@ -178,6 +178,13 @@ gmpnn_status check_bn(const char* op, int64_t rows, int64_t C, double eps) {
   return GMPNN_OK;
 }
 
+gmpnn_status check_mbn(const char* op, int64_t rows, int64_t C, double scale) {
+  const gmpnn_status st = check_bn(op, rows, C, 0.0);
+  if (st != GMPNN_OK) return st;
+  if (!std::isfinite(scale)) return gmpnn_set_error(GMPNN_E_ARG, "%s: scale must be finite", op);
+  return GMPNN_OK;
+}
+
 }  // namespace
 
 extern "C" gmpnn_status gmpnn_cpu_batch_norm_forward(gmpnn_dtype dt, void* y, void* mean,
@@ -228,9 +235,8 @@ extern "C" gmpnn_status gmpnn_cpu_mean_only_batch_norm_forward(gmpnn_dtype dt, v
                                                                const void* x, int64_t rows,
                                                                int64_t C, double scale) {
   const char* op = "mean_only_batch_norm_forward";
-  gmpnn_status st = check_bn(op, rows, C, 0.0);
+  gmpnn_status st = check_mbn(op, rows, C, scale);
   if (st != GMPNN_OK) return st;
-  if (!std::isfinite(scale)) return gmpnn_set_error(GMPNN_E_ARG, "%s: scale must be finite", op);
   if (!y || !mean || !x) return gmpnn_set_error(GMPNN_E_ARG, "%s: NULL pointer", op);
   try {
     GMPNN_DISPATCH_FLOAT(dt, op, {
@@ -249,9 +255,8 @@ extern "C" gmpnn_status gmpnn_cpu_mean_only_batch_norm_backward(gmpnn_dtype dt, 
                                                                 const void* dy, int64_t rows,
                                                                 int64_t C, double scale) {
   const char* op = "mean_only_batch_norm_backward";
-  gmpnn_status st = check_bn(op, rows, C, 0.0);
+  gmpnn_status st = check_mbn(op, rows, C, scale);
   if (st != GMPNN_OK) return st;
-  if (!std::isfinite(scale)) return gmpnn_set_error(GMPNN_E_ARG, "%s: scale must be finite", op);
   if (!dx || !dy) return gmpnn_set_error(GMPNN_E_ARG, "%s: NULL pointer", op);
   try {
     GMPNN_DISPATCH_FLOAT(dt, op, {

@@ -147,6 +147,13 @@ gmpnn_status check_bn(const char* op, int64_t rows, int64_t C, double eps) {
   return GMPNN_OK;
 }
 
+gmpnn_status check_mbn(const char* op, int64_t rows, int64_t C, double scale) {
+  const gmpnn_status st = check_bn(op, rows, C, 0.0);
+  if (st != GMPNN_OK) return st;
+  if (!std::isfinite(scale)) return gmpnn_set_error(GMPNN_E_ARG, "%s: scale must be finite", op);
+  return GMPNN_OK;
+}
+
 // (x − μ)·s per element (the MBN forward, and its backward with dy and mean(dy)); out may alias x.
 template <typename T>
 __global__ void center_scale_kernel(T* out, const T* x, const double* __restrict__ mu, double s,
@@ -273,9 +280,8 @@ extern "C" gmpnn_status gmpnn_cuda_mean_only_batch_norm_forward(gmpnn_dtype dt, 
                                                                 int64_t rows, int64_t C,
                                                                 double scale) {
   const char* op = "gmpnn_cuda_mean_only_batch_norm_forward";
-  gmpnn_status st = check_bn(op, rows, C, 0.0);
+  gmpnn_status st = check_mbn(op, rows, C, scale);
   if (st != GMPNN_OK) return st;
-  if (!std::isfinite(scale)) return gmpnn_set_error(GMPNN_E_ARG, "%s: scale must be finite", op);
   if (!y || !mean || !x) return gmpnn_set_error(GMPNN_E_ARG, "%s: NULL pointer", op);
   return mean_center_scale(dt, y, mean, x, rows, C, scale, op);
 }
@@ -284,9 +290,8 @@ extern "C" gmpnn_status gmpnn_cuda_mean_only_batch_norm_backward(gmpnn_dtype dt,
                                                                  const void* dy, int64_t rows,
                                                                  int64_t C, double scale) {
   const char* op = "gmpnn_cuda_mean_only_batch_norm_backward";
-  gmpnn_status st = check_bn(op, rows, C, 0.0);
+  gmpnn_status st = check_mbn(op, rows, C, scale);
   if (st != GMPNN_OK) return st;
-  if (!std::isfinite(scale)) return gmpnn_set_error(GMPNN_E_ARG, "%s: scale must be finite", op);
   if (!dx || !dy) return gmpnn_set_error(GMPNN_E_ARG, "%s: NULL pointer", op);
   return mean_center_scale(dt, dx, nullptr, dy, rows, C, scale, op);
 }
