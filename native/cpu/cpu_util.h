@@ -100,6 +100,12 @@ inline void parallel_region(bool par, F&& body) {
 // OpenMP team costs microseconds, more than small MLP layers take.
 constexpr int64_t kParallelGrain = 1 << 15;
 
+// Rows a column sum adds up in the storage type before its running sums in double take them (the
+// dense epilogue's dλ and S, the normalizations' statistics): float32 stays eight lanes wide and
+// the long sums stay in double at 1/kSumRows of the cost; a group sum adds a relative error of
+// ~kSumRows·eps.
+constexpr int64_t kSumRows = 16;
+
 }  // namespace gmpnn_cpu
 
 // Runs `body` with T = float or double according to dt; returns GMPNN_E_DTYPE otherwise.

@@ -32,6 +32,7 @@
 namespace {
 
 using gmpnn_cpu::kParallelGrain;
+using gmpnn_cpu::kSumRows;
 
 using gmpnn_cpu::parallel_region;
 using gmpnn_cpu::sum_in_double;
@@ -729,8 +730,6 @@ constexpr int64_t kMaxTileCols = 1024;
 // [1024, 100] activations takes ~15 µs on one core, and on a shared 2-core machine waking the
 // second thread (often descheduled) cost more than it saved (bench/RESULTS.md, 2-thread runs).
 constexpr int64_t kEpilogueParallelMin = 8 * kParallelGrain;
-// Rows summed in the working type before the running column sums (double) take them.
-constexpr int64_t kSumRows = 16;
 inline Tiling make_tiling(int64_t rows, int64_t cols) {
   Tiling t;
   t.bcols = cols <= kMaxTileCols ? std::max<int64_t>(cols, 1) : kMaxTileCols / 2;

@@ -17,6 +17,7 @@
 namespace {
 
 using gmpnn_cpu::kParallelGrain;
+using gmpnn_cpu::kSumRows;
 using gmpnn_cpu::parallel_region;
 
 struct RowBlocks {
@@ -33,11 +34,6 @@ inline RowBlocks row_blocks(int64_t rows, int64_t C) {
 
 // What a column-sum pass adds up per element: x; (x − μ)²; or dy and dy·x̂ (two sums).
 enum SumMode { kSumX = 0, kSumSq = 1, kSumGrad = 2 };
-
-// Rows summed in the storage type before the double sums take them (as the dense epilogue's
-// column sums, gmp.cc kSumRows): float32 stays eight lanes wide, and the long sums stay in double
-// at 1/kSumRows of the cost; a group sum adds a relative error of ~kSumRows·eps.
-constexpr int64_t kSumRows = 16;
 
 // out[k·C + c] = the pass's k-th sum over the rows of column c (k < 2 for kSumGrad, else k = 0),
 // by the row blocks of rb; part holds blocks·K·C partials. mu and is: μ and σ⁻¹ per column.
