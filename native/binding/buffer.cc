@@ -1,5 +1,6 @@
 // The native Buffer (an ObjectWrap) and its handle (an External checked against a live set), host
 // transfers and memory reports.
+#include <cstdint>
 #include <cstring>
 #include <unordered_set>
 
@@ -13,16 +14,41 @@ namespace {
 // The tokens whose handle (External) is alive on this thread (each JS environment runs on its
 // own thread): an External is one of our handles iff its value is here (another addon's External
 // could point anywhere). A hash lookup, where unwrapping the NativeBuffer object was a
-// private-property lookup per argument. Never destroyed: finalizers may run during environment
-// teardown, after this thread's thread_local destructors.
-thread_local std::unordered_set<const BufferToken*>* live_tokens_ptr = nullptr;
-std::unordered_set<const BufferToken*>& live_tokens() {
-  if (!live_tokens_ptr) live_tokens_ptr = new std::unordered_set<const BufferToken*>();
+// private-property lookup per argument; in front of it a direct-mapped cache of tokens found
+// there, since a training step passes the same few dozen handles every time (a hit is a compare,
+// the set's lookup a division and a chain walk). Never destroyed: finalizers may run during
+// environment teardown, after this thread's thread_local destructors.
+struct LiveTokens {
+  std::unordered_set<const BufferToken*> set;
+  static constexpr size_t kSlots = 256;
+  const BufferToken* recent[kSlots] = {};  // each NULL or a member of set
+  static size_t Slot(const BufferToken* t) {
+    const uintptr_t a = reinterpret_cast<uintptr_t>(t);
+    return ((a >> 4) ^ (a >> 12)) % kSlots;
+  }
+  bool Contains(const BufferToken* t) {
+    if (!t) return false;
+    const size_t s = Slot(t);
+    if (recent[s] == t) return true;
+    if (!set.count(t)) return false;
+    recent[s] = t;
+    return true;
+  }
+  void Insert(const BufferToken* t) { set.insert(t); }
+  void Erase(const BufferToken* t) {
+    set.erase(t);
+    const size_t s = Slot(t);
+    if (recent[s] == t) recent[s] = nullptr;
+  }
+};
+thread_local LiveTokens* live_tokens_ptr = nullptr;
+LiveTokens& live_tokens() {
+  if (!live_tokens_ptr) live_tokens_ptr = new LiveTokens();
   return *live_tokens_ptr;
 }
 void FinalizeHandle(napi_env, void* data, void*) {
   auto* token = static_cast<BufferToken*>(data);
-  live_tokens().erase(token);
+  live_tokens().Erase(token);
   token->external_alive = false;
   if (!token->buf) delete token;
 }
@@ -68,7 +94,7 @@ Buffer::Buffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Buffer>(info) 
     token_->external_alive = false;
     Throw(env, "E_ARG", "alloc: could not create the buffer handle");
   }
-  live_tokens().insert(token_);
+  live_tokens().Insert(token_);
   info.This().As<Napi::Object>().DefineProperty(
       Napi::PropertyDescriptor::Value("handle", Napi::Value(env, handle), napi_enumerable));
   auto* data = env.GetInstanceData<AddonData>();
@@ -168,20 +194,22 @@ static std::string ArgName(const char* op, size_t i) {
 
 Buffer* ArgBuffer(const Napi::CallbackInfo& info, size_t i, const char* op, bool nullable) {
   Napi::Env env = info.Env();
-  // Raw N-API: one typeof and the handle's value (the wrapper's IsNull/IsUndefined are a typeof
-  // each; this runs for every buffer of every op).
+  // Raw N-API, and the handle's value first: a buffer argument costs one call (napi_typeof only
+  // on the way to an error or a null; this runs for every buffer of every op).
   napi_value v = info[i];
-  napi_valuetype t = napi_undefined;
-  if (i < info.Length()) napi_typeof(env, v, &t);
-  if (t == napi_null || t == napi_undefined) {
-    if (nullable) return nullptr;
-    Throw(env, "E_ARG", ArgName(op, i) + " must be a native buffer");
-  }
   void* raw = nullptr;
   Buffer* b = nullptr;
-  if (t == napi_external && napi_get_value_external(env, v, &raw) == napi_ok &&
-      live_tokens().count(static_cast<const BufferToken*>(raw)))
-    b = static_cast<BufferToken*>(raw)->buf;  // NULL once the Buffer is gone
+  if (napi_get_value_external(env, v, &raw) == napi_ok) {
+    if (live_tokens().Contains(static_cast<const BufferToken*>(raw)))
+      b = static_cast<BufferToken*>(raw)->buf;  // NULL once the Buffer is gone
+  } else {
+    napi_valuetype t = napi_undefined;
+    if (i < info.Length()) napi_typeof(env, v, &t);
+    if (t == napi_null || t == napi_undefined) {
+      if (nullable) return nullptr;
+      Throw(env, "E_ARG", ArgName(op, i) + " must be a native buffer");
+    }
+  }
   if (!b) Throw(env, "E_ARG", ArgName(op, i) + " is not a gmpnn native buffer handle");
   if (b->disposed()) Throw(env, "E_DISPOSED", std::string(op) + ": Tensor is disposed");
   return b;

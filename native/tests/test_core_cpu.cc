@@ -344,6 +344,37 @@ GMPNN_TEST(optim_cpu_sgd_adam) {
   }
 }
 
+// The bias corrections are kept between calls (one computation per foreach step): a call whose
+// lr, betas or step differ from the previous call's must not reuse them. Calls alternate between
+// settings; each must match the formula computed here.
+GMPNN_TEST(optim_cpu_adam_corrections_follow_arguments) {
+  Rand rng(9);
+  const int64_t n = 5;
+  struct Setting {
+    double lr, b1, b2;
+    int64_t step;
+  };
+  const Setting settings[] = {{0.01, 0.9, 0.999, 3}, {0.02, 0.9, 0.999, 3}, {0.02, 0.8, 0.999, 3},
+                              {0.02, 0.8, 0.99, 3},  {0.02, 0.8, 0.99, 4},  {0.01, 0.9, 0.999, 3}};
+  for (int round = 0; round < 2; ++round)
+    for (const Setting& st : settings) {
+      auto p = rng.vec<double>(n), g = rng.vec<double>(n), m = rng.vec<double>(n),
+           v = rng.vec<double>(n);
+      for (auto& x : v) x = std::fabs(x);
+      std::vector<double> pw = p, mw = m, vw = v;
+      CHECK_OK(gmpnn_cpu_adam_step(GMPNN_F64, p.data(), m.data(), v.data(), g.data(), n, st.lr,
+                                   st.b1, st.b2, 1e-8, 0.0, 0, st.step));
+      const double step_size = st.lr / (1 - std::pow(st.b1, (double)st.step));
+      const double inv_sqrt_bc2 = 1.0 / std::sqrt(1 - std::pow(st.b2, (double)st.step));
+      for (int64_t i = 0; i < n; ++i) {
+        mw[i] = st.b1 * mw[i] + (1 - st.b1) * g[i];
+        vw[i] = st.b2 * vw[i] + (1 - st.b2) * g[i] * g[i];
+        pw[i] -= step_size * mw[i] / (std::sqrt(vw[i]) * inv_sqrt_bc2 + 1e-8);
+      }
+      CHECK_CLOSE("adam p", p.data(), pw.data(), n, 1e-15, 1e-14);
+    }
+}
+
 GMPNN_TEST(rng_cpu_philox_streams) {
   // Known-answer test of Philox4x32-10 (Random123 kat_vectors: counter 0, key 0).
   gmpnn_philox_out r = gmpnn_philox4x32_10(0, 0);
