@@ -241,13 +241,13 @@ constexpr int64_t kFwdChunk = 32;
 // With packed (this group's half of a strip of the GEMM's packed W, consecutive k 2·L values
 // apart: see gemm_internal.h) u(θ) also goes there as the scan leaves it, [k][lane]; U may then
 // be NULL (no row-major copy: its transposes and scalar stores are a sixth of the group's work).
-template <typename T>
+template <typename T, int A = 0>
 void direction_forward_group(T* U, const T* theta, int64_t j0, int64_t cnt, int64_t n,
                              double* cache, T* packed = nullptr, const T* scale = nullptr) {
   typedef Lanes<T> LT;
   typedef typename LT::V V;
   constexpr int L = LT::L, NH = LT::NH;
-  const int64_t a = n - 1;
+  const int64_t a = A > 0 ? A : n - 1;
   const Rows<const T> th = group_rows<const T>(theta, j0, cnt, a);
   // The packed operand's values: u(θ), or r ⊙ u(θ) (one multiply in T) when the product folds r.
   const V rv = scale ? load_col(group_rows<const T>(scale, j0, cnt, 1), 0) : V{};
@@ -364,12 +364,13 @@ void group_sincos(const Rows<const T>& th, int64_t a, T* w) {
 // long fan-ins keep the double scan, where the rounding would grow with n.
 constexpr int64_t kFloatScanMax = 32;
 
+template <int A = 0>
 void direction_backward_group_f32(float* dtheta, const float* dU, const float* theta, int64_t j0,
                                   int64_t cnt, int64_t n, double* scratch, const double* cache,
                                   const float* r, double* gu, const float* gT) {
   typedef Lanes<float> LT;
   constexpr int L = LT::L;
-  const int64_t a = n - 1;
+  const int64_t a = A > 0 ? A : n - 1;
   float* const P = reinterpret_cast<float*>(scratch);  // [i][L]
   float* const wsc = P + L * a;                          // sin, cos when there is no cache
   const float* s = cache ? reinterpret_cast<const float*>(cache) : wsc;
@@ -407,17 +408,17 @@ void direction_backward_group_f32(float* dtheta, const float* dU, const float* t
 // of r·g in one multiply); gu (or NULL) receives g·u(θ), which the recurrence's last R is.
 // g is read from dU's rows, or, when gT is given, from gT as n vectors of L lanes ([k][lane], the
 // layout the fused small backward accumulates it in: no transposes in).
-template <typename T>
+template <typename T, int A = 0>
 void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0, int64_t cnt,
                               int64_t n, double* scratch, const double* cache, const T* r,
                               double* gu, const T* gT = nullptr) {
   if constexpr (std::is_same<T, float>::value)
     if (n - 1 <= kFloatScanMax)
-      return direction_backward_group_f32(dtheta, dU, theta, j0, cnt, n, scratch, cache, r, gu, gT);
+      return direction_backward_group_f32<A>(dtheta, dU, theta, j0, cnt, n, scratch, cache, r, gu, gT);
   typedef Lanes<T> LT;
   typedef typename LT::V V;
   constexpr int L = LT::L, NH = LT::NH;
-  const int64_t a = n - 1;
+  const int64_t a = A > 0 ? A : n - 1;
   double* P = scratch;  // [i][L] doubles
   T* const wsc = reinterpret_cast<T*>(scratch + L * a);
   const T* s = cache ? reinterpret_cast<const T*>(cache) : wsc;
@@ -480,9 +481,18 @@ gmpnn_status direction_forward_impl(T* U, const T* theta, int64_t m, int64_t n, 
   constexpr int64_t L = Lanes<T>::L;
   static_assert(gmpnn_cpu::kDensePackCols<T> == 2 * L, "a packed strip is two lane groups");
   const int64_t ng = (m + L - 1) / L;
+  auto fn = direction_forward_group<T>;
+  switch (n - 1) {
+#define GMPNN_FWD_A(k) \
+  case k: fn = direction_forward_group<T, k>; break;
+    GMPNN_FWD_A(1) GMPNN_FWD_A(2) GMPNN_FWD_A(3) GMPNN_FWD_A(4) GMPNN_FWD_A(5) GMPNN_FWD_A(6)
+    GMPNN_FWD_A(7) GMPNN_FWD_A(8) GMPNN_FWD_A(9) GMPNN_FWD_A(10) GMPNN_FWD_A(11) GMPNN_FWD_A(12)
+    GMPNN_FWD_A(13) GMPNN_FWD_A(14) GMPNN_FWD_A(15) GMPNN_FWD_A(16)
+#undef GMPNN_FWD_A
+  }
   auto group = [&](int64_t gi) {
     const int64_t j0 = gi * L;
-    direction_forward_group<T>(U, theta, j0, std::min(L, m - j0), n,
+    fn(U, theta, j0, std::min(L, m - j0), n,
                                cache ? cache + cache_offset(gi, n) : nullptr,
                                packed ? packed + gi / 2 * 2 * L * n + gi % 2 * L : nullptr,
                                scale);
@@ -1075,7 +1085,7 @@ void fused_backward_range(T* dW, T* dtheta, T* dlambda, double* S, double* gu, c
     }
     if (dtheta) {
       // D as it stands: n vectors of L lanes, the scan's [k][lane] (§4).
-      direction_backward_group<T>(dtheta, nullptr, theta, j0, cnt, N, scratch,
+      direction_backward_group<T, N - 1>(dtheta, nullptr, theta, j0, cnt, N, scratch,
                                   cache ? cache + cache_offset(j0 / L, N) : nullptr, r, gu, a);
       continue;
     }

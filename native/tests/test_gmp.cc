@@ -1250,6 +1250,24 @@ GMPNN_TEST(gmp_dense_backward) {
                                      a, nullptr, a, a, 1, 2, 1, 0) == GMPNN_E_ARG);
 }
 
+// Fan-ins up to 17 take direction groups compiled for their angle count (gmp.cc: forward groups
+// for n − 1 ≤ 16, the fused backward's scan for n ≤ 16): every such fan-in, and the first generic
+// ones, against u(θ) in double and the references of the checks above, with a partial last
+// group (11 units).
+GMPNN_TEST(gmp_dense_every_short_fan_in) {
+  uint64_t seed = 2600;
+  for (int64_t n = 2; n <= 19; ++n) {
+    check_unit_norm<float>(11, n, -3, 3, seed++);
+    check_unit_norm<double>(11, n, -3, 3, seed++);
+    check_dense_forward_theta<float>(37, n, 11, 1, 3, seed++);
+    check_dense_forward_theta<double>(37, n, 11, 1, 3, seed++);
+    for (bool use_cache : {false, true}) {
+      check_dense_backward<float>(37, n, 11, 1, true, false, false, use_cache, true, seed++);
+      check_dense_backward<double>(37, n, 11, 1, true, false, false, use_cache, true, seed++);
+    }
+  }
+}
+
 GMPNN_TEST(gmp_epilogue_sizes) {
   // The MLP size, awkward sizes, column chunks (cols > 1024), and threaded row-block tilings.
   struct S {
