@@ -36,6 +36,11 @@ export function enableGrad<T>(fn: () => T): T {
 
 /** True when an op with these inputs must record its backward. */
 export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
+  return anyNeedsGrad(inputs);
+}
+
+// needsGrad on an array: record() runs for every op, and a rest parameter allocated an array there.
+function anyNeedsGrad(inputs: readonly (Tensor | null | undefined)[]): boolean {
   if (!gradEnabled) return false;
   for (const t of inputs) if (t && t.requiresGrad) return true;
   return false;
@@ -51,10 +56,7 @@ export function record(
   inputs: Tensor[],
   backward: (grad: Tensor) => (Tensor | null)[],
 ): Tensor {
-  if (!gradEnabled) return out;
-  let any = false;
-  for (const t of inputs) if (t && t.requiresGrad) any = true;
-  if (!any) return out;
+  if (!anyNeedsGrad(inputs)) return out;
   const node: GradNode = { name, inputs, backward };
   out.gradFn = node;
   out.requiresGrad = true;

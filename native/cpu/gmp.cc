@@ -1701,15 +1701,13 @@ extern "C" gmpnn_status gmpnn_cpu_gmp_dense_backward(gmpnn_dtype dt, void* dX, v
 }
 
 // ------------------------------------------------------------------------ weight normalization
-// gmp.h gmpnn_cpu_weight_norm_forward / _backward: one row per unit, sums in double, results
-// rounded once. Plain loops the compiler vectorizes (float widened to double in the lanes).
+// gmp.h gmpnn_cpu_weight_norm_forward / _backward: one row per unit, sums in double
+// (sum_in_double: an `omp simd` reduction of float terms into a double does not vectorize),
+// results rounded once.
 namespace {
 template <typename T>
 inline double row_dot(const T* a, const T* b, int64_t n) {
-  double s = 0.0;
-#pragma omp simd reduction(+ : s)
-  for (int64_t k = 0; k < n; ++k) s += (double)a[k] * (double)b[k];
-  return s;
+  return sum_in_double(0, n, [&](int64_t k) { return (double)a[k] * (double)b[k]; });
 }
 
 template <typename T>

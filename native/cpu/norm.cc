@@ -82,14 +82,21 @@ void column_sums(double* out, double* part, const RowBlocks& rb, int64_t rows, i
     for (int64_t i = 0; i < K * C; ++i) out[i] += part[b * K * C + i];
 }
 
+// Column means of x, rounded to T, into m.
+template <typename T>
+void column_means(T* m, const T* x, int64_t rows, int64_t C, const RowBlocks& rb) {
+  std::vector<double> part((size_t)(rb.blocks * C)), s((size_t)C);
+  column_sums<T, kSumX>(s.data(), part.data(), rb, rows, C, x, nullptr, nullptr, nullptr);
+  for (int64_t c = 0; c < C; ++c) m[c] = (T)(s[c] / (double)rows);
+}
+
 template <typename T>
 void bn_forward(T* y, T* mean, T* var, const T* x, const T* gamma, const T* beta, int64_t rows,
                 int64_t C, double eps) {
   const RowBlocks rb = row_blocks(rows, C);
+  column_means<T>(mean, x, rows, C, rb);
   std::vector<double> part((size_t)(rb.blocks * C)), s((size_t)C);
   std::vector<T> a((size_t)C);
-  column_sums<T, kSumX>(s.data(), part.data(), rb, rows, C, x, nullptr, nullptr, nullptr);
-  for (int64_t c = 0; c < C; ++c) mean[c] = (T)(s[c] / (double)rows);
   column_sums<T, kSumSq>(s.data(), part.data(), rb, rows, C, x, nullptr, mean, nullptr);
   for (int64_t c = 0; c < C; ++c) {
     var[c] = (T)(s[c] / (double)rows);
@@ -155,14 +162,6 @@ void center_scale(T* out, const T* x, const T* mu, T s, int64_t rows, int64_t C,
       for (int64_t c = 0; c < C; ++c) o[c] = (xr[c] - mu[c]) * s;
     }
   });
-}
-
-// Column means of x, rounded to T, into m.
-template <typename T>
-void column_means(T* m, const T* x, int64_t rows, int64_t C, const RowBlocks& rb) {
-  std::vector<double> part((size_t)(rb.blocks * C)), s((size_t)C);
-  column_sums<T, kSumX>(s.data(), part.data(), rb, rows, C, x, nullptr, nullptr, nullptr);
-  for (int64_t c = 0; c < C; ++c) m[c] = (T)(s[c] / (double)rows);
 }
 
 gmpnn_status check_bn(const char* op, int64_t rows, int64_t C, double eps) {
