@@ -441,15 +441,31 @@ void direction_backward_pair_f32(float* dtheta, int64_t j0, int64_t cnt0, int64_
     R[h] = _mm256_fmadd_ps(si, R[h], _mm256_mul_ps(gi, ci));
     return di;
   };
-  // reverse_sweep's order and stores, for both groups.
   constexpr int AL = A & ~(L - 1);
-  for (int i = A - 1; i >= AL; --i)
-    for (int h = 0; h < 2; ++h) store_col<float>(d[h], cnt[h], i, step(h, i));
-  for (int i0 = AL - L; i0 >= 0; i0 -= L) {
-    __m256 dv[2][L];
-    for (int l = L - 1; l >= 0; --l)
-      for (int h = 0; h < 2; ++h) dv[h][l] = step(h, i0 + l);
-    for (int h = 0; h < 2; ++h) store_block<float>(d[h], cnt[h], i0, dv[h]);
+  if constexpr (A > L && A != AL) {
+    // Every dθ first, then stored as transposed blocks of L angles from the top down, the lowest
+    // block overlapping the one above it (those angles are written twice, the same values): no
+    // column goes out lane by lane.
+    __m256 dv[2][A];
+    for (int i = A - 1; i >= 0; --i)
+      for (int h = 0; h < 2; ++h) dv[h][i] = step(h, i);
+    for (int h = 0; h < 2; ++h)
+      for (int i0 = A - L;; i0 = std::max(i0 - L, 0)) {
+        __m256 b[L];
+        for (int l = 0; l < L; ++l) b[l] = dv[h][i0 + l];
+        store_block<float>(d[h], cnt[h], i0, b);
+        if (i0 == 0) break;
+      }
+  } else {
+    // reverse_sweep's order and stores, for both groups.
+    for (int i = A - 1; i >= AL; --i)
+      for (int h = 0; h < 2; ++h) store_col<float>(d[h], cnt[h], i, step(h, i));
+    for (int i0 = AL - L; i0 >= 0; i0 -= L) {
+      __m256 dv[2][L];
+      for (int l = L - 1; l >= 0; --l)
+        for (int h = 0; h < 2; ++h) dv[h][l] = step(h, i0 + l);
+      for (int h = 0; h < 2; ++h) store_block<float>(d[h], cnt[h], i0, dv[h]);
+    }
   }
   if (gu)
     for (int h = 0; h < 2; ++h) {
