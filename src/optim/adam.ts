@@ -1,5 +1,5 @@
 /** Adam and AdamW (torch.optim semantics; AdamW decouples the weight decay). */
-import { callNative } from '../errors';
+import { GmpnnError, callNative } from '../errors';
 import { native, NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { Optimizer, checkHyper } from './optimizer';
@@ -17,7 +17,12 @@ export class Adam extends Optimizer {
   eps: number;
   weightDecay: number;
   protected readonly decoupled: boolean = false;
-  private steps = new Map<Tensor, number>();
+  // Per parameter index: its step count, and its slot record (the state Map's own object, looked
+  // up again after the state was reloaded or freed), so a step does no Map lookups (they showed
+  // in profiles of small steps: five per parameter).
+  private steps: number[];
+  private slots: (Record<string, Tensor> | undefined)[] = [];
+  private slotsEpoch = 0;
 
   constructor(params: Tensor[], options: AdamOptions = {}, name = 'Adam', defaultDecay = 0) {
     super(params, options.lr ?? 1e-3, name);
@@ -26,44 +31,56 @@ export class Adam extends Optimizer {
     this.beta2 = checkHyper(name, 'beta2', b2, 0, 0.999999);
     this.eps = checkHyper(name, 'eps', options.eps ?? 1e-8, 0);
     this.weightDecay = checkHyper(name, 'weightDecay', options.weightDecay ?? defaultDecay, 0);
+    this.steps = params.map(() => 0);
   }
 
   /** One native call for every parameter with a gradient (torch's foreach path). */
   override step(): void {
     this.stepCount++;
-    this.apply(this.params);
+    this.apply(0, this.params.length);
   }
 
   protected update(p: Tensor, grad: Tensor): void {
-    this.apply([p], [grad]);
+    const i = this.params.indexOf(p);
+    if (i < 0) throw new GmpnnError('E_ARG', 'Adam: update of a tensor that is not one of its parameters');
+    this.apply(i, i + 1, grad);
   }
 
   /**
-   * adam_step on each parameter of `params` that has a gradient (`grads[i]`, else its .grad), in
-   * one binding call; step counts advance after it. The arguments go straight into the call's
-   * list (no pairs array): this runs every training step.
+   * adam_step on each parameter of params[lo, hi) that has a gradient (`grad` for a single one,
+   * else its .grad), in one binding call; step counts advance after it. The arguments go straight
+   * into the call's list (no pairs array): this runs every training step.
    */
-  private apply(params: readonly Tensor[], grads?: readonly Tensor[]): void {
+  private apply(lo: number, hi: number, grad?: Tensor): void {
     checkHyper('Adam', 'lr', this.lr, 0);
     const args: (NativeHandle | number | boolean)[] = [this.lr, this.beta1, this.beta2, this.eps, this.weightDecay, this.decoupled, 0];
-    const stepped: Tensor[] = [];
-    for (let i = 0; i < params.length; i++) {
-      const p = params[i];
-      const grad = grads ? grads[i] : p.grad;
-      if (!grad) continue;
-      const step = (this.steps.get(p) ?? 0) + 1;
-      args.push(p.buffer('Adam'), this.slot(p, 'm').buffer(), this.slot(p, 'v').buffer(), grad.buffer('Adam'), step);
-      stepped.push(p);
+    if (this.slotsEpoch !== this.stateEpoch) {
+      this.slots = [];
+      this.slotsEpoch = this.stateEpoch;
     }
-    if (stepped.length === 0) return;
-    args[6] = stepped.length;
+    let count = 0;
+    for (let i = lo; i < hi; i++) {
+      const p = this.params[i];
+      const g = grad ?? p.grad;
+      if (!g) continue;
+      let s = this.slots[i];
+      if (s === undefined || s.m === undefined || s.v === undefined) {
+        this.slot(p, 'm');
+        this.slot(p, 'v');
+        s = this.slots[i] = this.state.get(p)!;
+      }
+      args.push(p.buffer('Adam'), s.m.buffer(), s.v.buffer(), g.buffer('Adam'), this.steps[i] + 1);
+      count++;
+    }
+    if (count === 0) return;
+    args[6] = count;
     callNative(() => native.adamStepMany(...args));
-    for (const p of stepped) this.steps.set(p, (this.steps.get(p) ?? 0) + 1);
+    for (let i = lo; i < hi; i++) if (grad ?? this.params[i].grad) this.steps[i]++;
   }
 
   protected hyper(): Record<string, number | boolean> {
     const perParam: Record<string, number> = {};
-    this.params.forEach((p, i) => (perParam[`step${i}`] = this.steps.get(p) ?? 0));
+    this.steps.forEach((step, i) => (perParam[`step${i}`] = step));
     return { lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, ...perParam };
   }
   protected setHyper(h: Record<string, number | boolean>): void {
@@ -72,11 +89,12 @@ export class Adam extends Optimizer {
     this.beta2 = h.beta2 as number;
     this.eps = h.eps as number;
     this.weightDecay = h.weightDecay as number;
-    this.params.forEach((p, i) => {
+    this.steps.forEach((_, i) => {
       const s = h[`step${i}`];
-      if (typeof s === 'number' && s > 0) this.steps.set(p, s);
+      if (typeof s === 'number' && s > 0) this.steps[i] = s;
     });
   }
+
 }
 
 export class AdamW extends Adam {

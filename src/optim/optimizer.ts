@@ -9,6 +9,9 @@ export abstract class Optimizer {
   readonly params: Tensor[];
   lr: number;
   protected state = new Map<Tensor, Record<string, Tensor>>();
+  /** Bumped whenever state records may be replaced wholesale (loadStateDict, dispose), for
+   * subclasses that keep references to them. */
+  protected stateEpoch = 0;
   stepCount = 0;
 
   constructor(params: Tensor[], lr: number, name: string) {
@@ -57,6 +60,7 @@ export abstract class Optimizer {
   }
 
   loadStateDict(sd: { hyper: Record<string, number | boolean>; stepCount: number; slots: Record<string, Tensor> }): void {
+    this.stateEpoch++;
     this.setHyper(sd.hyper);
     this.stepCount = sd.stepCount;
     for (const [key, t] of Object.entries(sd.slots)) {
@@ -86,6 +90,7 @@ export abstract class Optimizer {
   dispose(): void {
     for (const s of this.state.values()) for (const t of Object.values(s)) t.dispose();
     this.state.clear();
+    this.stateEpoch++;
   }
 }
 

@@ -124,6 +124,21 @@ describe('optim: updates match the torch.optim formulas', () => {
     const tb = run(b, pb, grads.slice(2));
     expect(tb).to.deep.equal(ta);
   });
+  it('state dict loaded into an optimizer that has already stepped replaces its moments and steps', () => {
+    const mk = () => g.tensor([1, 2, 3], [3], { ...f64, requiresGrad: true });
+    const pa = mk(), pb = mk();
+    const a = new g.optim.Adam([pa], { lr: 0.01 });
+    run(a, pa, grads.slice(0, 2));
+    const b = new g.optim.Adam([pb], { lr: 0.5 });
+    run(b, pb, grads.slice(1, 4)); // its own moments and step count, held between steps
+    g.assign(pb, pa);
+    const sd = a.stateDict();
+    b.loadStateDict({ ...sd, slots: Object.fromEntries(Object.entries(sd.slots).map(([k, t]) => [k, g.clone(t)])) });
+    expect(b.stateDict().hyper.step0).to.equal(2);
+    const ta = run(a, pa, grads.slice(2));
+    const tb = run(b, pb, grads.slice(2));
+    expect(tb).to.deep.equal(ta);
+  });
 });
 
 describe('optim: schedules and early stopping', () => {
