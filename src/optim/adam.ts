@@ -94,7 +94,6 @@ export class Adam extends Optimizer {
       if (typeof s === 'number' && s > 0) this.steps[i] = s;
     });
   }
-
 }
 
 export class AdamW extends Adam {
