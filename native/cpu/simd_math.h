@@ -82,12 +82,10 @@ inline bool sincos4_near_range(__m256d x) {
   return _mm256_movemask_pd(_mm256_cmp_pd(ax, _mm256_set1_pd(kSinCosMaxArg), _CMP_NLE_UQ)) == 0;
 }
 
-// sincos4 for a vector whose lanes are all within range (sincos4_near_range).
-inline void sincos4_near(__m256d x, __m256d* so, __m256d* co) {
+// sin and cos of r ∈ [−π/4, π/4] in quadrant q (qm: reduce_half_pi's q + 1.5·2^52, whose low
+// mantissa bits are q): the fdlibm kernels, then the quadrant selection.
+inline void sincos4_kernel(__m256d r, __m256d qm, __m256d* so, __m256d* co) {
   const __m256d sign = _mm256_set1_pd(-0.0);
-  __m256d q, qm;
-  const __m256d r = reduce_half_pi(x, &q, &qm);
-
   const __m256d z = _mm256_mul_pd(r, r);
   const __m256d z2 = _mm256_mul_pd(z, z);
   // Both polynomials in Estrin form (shorter dependency chains than Horner, same operation count):
@@ -128,6 +126,13 @@ inline void sincos4_near(__m256d x, __m256d* so, __m256d* co) {
 
   *so = s;
   *co = c;
+}
+
+// sincos4 for a vector whose lanes are all within range (sincos4_near_range).
+inline void sincos4_near(__m256d x, __m256d* so, __m256d* co) {
+  __m256d q, qm;
+  const __m256d r = reduce_half_pi(x, &q, &qm);
+  sincos4_kernel(r, qm, so, co);
 }
 
 inline void sincos4(__m256d x, __m256d* so, __m256d* co) {
@@ -203,18 +208,26 @@ inline bool sincos8f_near_range(__m256 x) {
   return _mm256_movemask_ps(_mm256_cmp_ps(ax, _mm256_set1_ps(kSinCosF32Reduce), _CMP_NLE_UQ)) == 0;
 }
 
-// sincos8f_ps for a vector whose lanes all take the float reduction (sincos8f_near_range).
-inline void sincos8f_near(__m256 x, __m256* so, __m256* co) {
+// The float reduction x = q·π/2 + r of a vector whose lanes all take it (sincos8f_near_range):
+// returns r and sets *qm, whose low mantissa bits are q (sincos8f_kernel's quadrant).
+inline __m256 reduce_half_pi_f(__m256 x, __m256* qm) {
   // q = round(x·2/π) by adding 1.5·2^23 (|x·2/π| < 2^22): the sum's low mantissa bits are q, and
   // q = +0 for |x| < π/4 of either sign, where the steps below leave r = x exactly (−0 included).
   const __m256 magic = _mm256_set1_ps(0x1.8p23f);
-  const __m256 qm = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.45f306p-1f), magic);
-  const __m256 q = _mm256_sub_ps(qm, magic);
+  *qm = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.45f306p-1f), magic);
+  const __m256 q = _mm256_sub_ps(*qm, magic);
   // As reduce_half_pi: p2, p3 < 0, so their steps run on −r (r − q·p2 = −(−(q·|p2|) − r)).
   __m256 r = _mm256_fnmadd_ps(q, _mm256_set1_ps(0x1.921fb6p+0f), x);  // exact
   r = _mm256_fnmsub_ps(q, _mm256_set1_ps(0x1.777a5cp-25f), r);        // −r
   r = _mm256_fnmadd_ps(q, _mm256_set1_ps(0x1.ee59dap-50f), r);        // −r
-  sincos8f_kernel(_mm256_xor_ps(r, _mm256_set1_ps(-0.0f)), _mm256_castps_si256(qm), so, co);
+  return _mm256_xor_ps(r, _mm256_set1_ps(-0.0f));
+}
+
+// sincos8f_ps for a vector whose lanes all take the float reduction (sincos8f_near_range).
+inline void sincos8f_near(__m256 x, __m256* so, __m256* co) {
+  __m256 qm;
+  const __m256 r = reduce_half_pi_f(x, &qm);
+  sincos8f_kernel(r, _mm256_castps_si256(qm), so, co);
 }
 
 inline void sincos8f_ps(__m256 x, __m256* so, __m256* co) {
