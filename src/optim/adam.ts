@@ -1,5 +1,5 @@
 /** Adam and AdamW (torch.optim semantics; AdamW decouples the weight decay). */
-import { GmpnnError, callNative } from '../errors';
+import { callNative } from '../errors';
 import { native, NativeHandle } from '../native';
 import { Tensor } from '../tensor';
 import { Optimizer, checkHyper } from './optimizer';
@@ -17,12 +17,8 @@ export class Adam extends Optimizer {
   eps: number;
   weightDecay: number;
   protected readonly decoupled: boolean = false;
-  // Per parameter index: its step count, and its slot record (the state Map's own object, looked
-  // up again after the state was reloaded or freed), so a step does no Map lookups (they showed
-  // in profiles of small steps: five per parameter).
+  // Step count per parameter index (read and advanced for every parameter of every step).
   private steps: number[];
-  private slots: (Record<string, Tensor> | undefined)[] = [];
-  private slotsEpoch = 0;
 
   constructor(params: Tensor[], options: AdamOptions = {}, name = 'Adam', defaultDecay = 0) {
     super(params, options.lr ?? 1e-3, name);
@@ -40,10 +36,8 @@ export class Adam extends Optimizer {
     this.apply(0, this.params.length);
   }
 
-  protected update(p: Tensor, grad: Tensor): void {
-    const i = this.params.indexOf(p);
-    if (i < 0) throw new GmpnnError('E_ARG', 'Adam: update of a tensor that is not one of its parameters');
-    this.apply(i, i + 1, grad);
+  protected update(_p: Tensor, grad: Tensor, index: number): void {
+    this.apply(index, index + 1, grad);
   }
 
   /**
@@ -54,22 +48,12 @@ export class Adam extends Optimizer {
   private apply(lo: number, hi: number, grad?: Tensor): void {
     checkHyper('Adam', 'lr', this.lr, 0);
     const args: (NativeHandle | number | boolean)[] = [this.lr, this.beta1, this.beta2, this.eps, this.weightDecay, this.decoupled, 0];
-    if (this.slotsEpoch !== this.stateEpoch) {
-      this.slots = [];
-      this.slotsEpoch = this.stateEpoch;
-    }
     let count = 0;
     for (let i = lo; i < hi; i++) {
       const p = this.params[i];
       const g = grad ?? p.grad;
       if (!g) continue;
-      let s = this.slots[i];
-      if (s === undefined || s.m === undefined || s.v === undefined) {
-        this.slot(p, 'm');
-        this.slot(p, 'v');
-        s = this.slots[i] = this.state.get(p)!;
-      }
-      args.push(p.buffer('Adam'), s.m.buffer(), s.v.buffer(), g.buffer('Adam'), this.steps[i] + 1);
+      args.push(p.buffer('Adam'), this.slot(i, 'm').buffer(), this.slot(i, 'v').buffer(), g.buffer('Adam'), this.steps[i] + 1);
       count++;
     }
     if (count === 0) return;

@@ -8,10 +8,9 @@ import { noGrad } from '../autograd';
 export abstract class Optimizer {
   readonly params: Tensor[];
   lr: number;
-  protected state = new Map<Tensor, Record<string, Tensor>>();
-  /** Bumped whenever state records may be replaced wholesale (loadStateDict, dispose), for
-   * subclasses that keep references to them. */
-  protected stateEpoch = 0;
+  /** Per parameter index, its state tensors by name (momentum, Adam's moments). By index, not a
+   * Map keyed by tensor: a step reads it for every parameter. */
+  protected state: (Record<string, Tensor> | undefined)[] = [];
   stepCount = 0;
 
   constructor(params: Tensor[], lr: number, name: string) {
@@ -36,31 +35,32 @@ export abstract class Optimizer {
   step(): void {
     this.stepCount++;
     noGrad(() => {
-      for (const p of this.params) if (p.grad) this.update(p, p.grad);
+      this.params.forEach((p, i) => {
+        if (p.grad) this.update(p, p.grad, i);
+      });
     });
   }
 
-  protected abstract update(p: Tensor, grad: Tensor): void;
+  /** One update of params[index] (= p) with grad. */
+  protected abstract update(p: Tensor, grad: Tensor, index: number): void;
 
-  protected slot(p: Tensor, name: string): Tensor {
-    let s = this.state.get(p);
-    if (!s) this.state.set(p, (s = {}));
-    if (!s[name]) s[name] = keep(zerosLike(p));
+  /** params[index]'s state tensor `name`, zeros on first use. */
+  protected slot(index: number, name: string): Tensor {
+    const s = (this.state[index] ??= {});
+    if (!s[name]) s[name] = keep(zerosLike(this.params[index]));
     return s[name];
   }
 
   /** Optimizer state for checkpoints: hyper-parameters and state tensors by parameter index. */
   stateDict(): { hyper: Record<string, number | boolean>; stepCount: number; slots: Record<string, Tensor> } {
     const slots: Record<string, Tensor> = {};
-    this.params.forEach((p, i) => {
-      const s = this.state.get(p);
+    this.state.forEach((s, i) => {
       if (s) for (const [k, v] of Object.entries(s)) slots[`${i}.${k}`] = v;
     });
     return { hyper: this.hyper(), stepCount: this.stepCount, slots };
   }
 
   loadStateDict(sd: { hyper: Record<string, number | boolean>; stepCount: number; slots: Record<string, Tensor> }): void {
-    this.stateEpoch++;
     this.setHyper(sd.hyper);
     this.stepCount = sd.stepCount;
     for (const [key, t] of Object.entries(sd.slots)) {
@@ -68,8 +68,7 @@ export abstract class Optimizer {
       const p = this.params[Number(idx)];
       if (!p) throw new GmpnnError('E_ARG', `optimizer.loadStateDict: no parameter ${idx}`);
       if (t.shape.join() !== p.shape.join()) throw new GmpnnError('E_SHAPE', `optimizer.loadStateDict: slot ${key} shape mismatch`);
-      let s = this.state.get(p);
-      if (!s) this.state.set(p, (s = {}));
+      const s = (this.state[Number(idx)] ??= {});
       s[name]?.dispose();
       // Checkpoints load onto the CPU: a slot follows its parameter's device (a resumed CUDA run
       // otherwise failed its first step with E_DEVICE, found by scripts/gpu_node_check.js).
@@ -88,9 +87,8 @@ export abstract class Optimizer {
 
   /** Frees the optimizer state. */
   dispose(): void {
-    for (const s of this.state.values()) for (const t of Object.values(s)) t.dispose();
-    this.state.clear();
-    this.stateEpoch++;
+    for (const s of this.state) if (s) for (const t of Object.values(s)) t.dispose();
+    this.state = [];
   }
 }
 

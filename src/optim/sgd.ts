@@ -17,7 +17,8 @@ export class SGD extends Optimizer {
   dampening: number;
   weightDecay: number;
   nesterov: boolean;
-  private started = new Set<Tensor>();
+  // Per parameter index: whether its momentum buffer holds a step (the first one copies the grad).
+  private started: boolean[] = [];
 
   constructor(params: Tensor[], options: SGDOptions) {
     super(params, options?.lr, 'SGD');
@@ -29,11 +30,11 @@ export class SGD extends Optimizer {
       throw new GmpnnError('E_ARG', 'SGD: Nesterov momentum requires momentum > 0 and dampening 0');
   }
 
-  protected update(p: Tensor, grad: Tensor): void {
+  protected update(p: Tensor, grad: Tensor, index: number): void {
     checkHyper('SGD', 'lr', this.lr, 0);
-    const buf = this.momentum !== 0 ? this.slot(p, 'momentum') : null;
-    const first = !this.started.has(p);
-    this.started.add(p);
+    const buf = this.momentum !== 0 ? this.slot(index, 'momentum') : null;
+    const first = !this.started[index];
+    this.started[index] = true;
     callNative(() =>
       native.sgdStep(p.buffer('SGD'), buf ? buf.buffer() : null, grad.buffer('SGD'), this.lr, this.momentum, this.dampening, this.weightDecay, this.nesterov, first),
     );
@@ -53,6 +54,6 @@ export class SGD extends Optimizer {
   override loadStateDict(sd: Parameters<Optimizer['loadStateDict']>[0]): void {
     super.loadStateDict(sd);
     // A restored momentum buffer is not a first step any more.
-    for (const key of Object.keys(sd.slots)) this.started.add(this.params[Number(key.split('.')[0])]);
+    for (const key of Object.keys(sd.slots)) this.started[Number(key.split('.')[0])] = true;
   }
 }
