@@ -229,6 +229,46 @@ inline void store_col(const Rows<T>& r, int64_t cnt, int64_t k, typename Lanes<T
   for (int64_t l = 0; l < cnt; ++l) r.p[l][k] = t[l];
 }
 
+// A group whose rows are shorter than a vector (a < L values each, rows consecutive: a apart),
+// all its columns as one transposed block. Row l's full-width access also covers the rows after
+// it: loaded there, those lanes are dropped; stored there, the rows' own stores (in row order)
+// overwrite them. A row whose full access would pass the group's last real row is loaded masked
+// and stored value by value. Column-wise (load_col / store_col) this took a gather or a scatter
+// of L scalars per column.
+template <typename T>
+inline bool short_row_full(int64_t l, int64_t cnt, int64_t a) {
+  return l * a + Lanes<T>::L <= cnt * a;
+}
+inline __m256d load_first(const double* p, int64_t a) {
+  const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);
+  return _mm256_maskload_pd(p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(a), lane));
+}
+inline __m256 load_first(const float* p, int64_t a) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32((int)a), lane));
+}
+// v[i] = column i (i < a; v[a..L-1] are not defined on return).
+template <typename T>
+inline void load_short_block(const Rows<const T>& r, int64_t cnt, int64_t a, typename Lanes<T>::V* v) {
+  for (int l = 0; l < Lanes<T>::L; ++l)
+    v[l] = short_row_full<T>(l, cnt, a) ? Lanes<T>::load(r.p[l]) : load_first(r.p[l], a);
+  Lanes<T>::transpose(v);
+}
+// Stores columns 0 .. a-1 (v[i] = column i; v[a..L-1] are overwritten) into the cnt real rows.
+template <typename T>
+inline void store_short_block(const Rows<T>& r, int64_t cnt, int64_t a, typename Lanes<T>::V* v) {
+  Lanes<T>::transpose(v);
+  for (int64_t l = 0; l < cnt; ++l) {
+    if (short_row_full<T>(l, cnt, a)) {
+      Lanes<T>::store(r.p[l], v[l]);
+    } else {
+      alignas(32) T t[Lanes<T>::L];
+      Lanes<T>::store(t, v[l]);
+      for (int64_t i = 0; i < a && i < Lanes<T>::L; ++i) r.p[l][i] = t[i];
+    }
+  }
+}
+
 // Units j0 .. j0+cnt-1 (cnt ≤ L), in chunks of kFwdChunk angles: first the chunk's angles are
 // transposed into [k][lane] and their sin/cos computed in one independent pass (throughput-bound:
 // the sincos calls of a chunk overlap), then the prefix-product scan runs over the chunk. Doing
@@ -293,8 +333,11 @@ void direction_forward_group(T* U, const T* theta, int64_t j0, int64_t cnt, int6
       } else {
         for (int64_t i = full; i < len; ++i) LT::store(sn + L * i, v[i - (len - L)]);
       }
-    } else {
-      for (int64_t i = full; i < len; ++i) LT::store(sn + L * i, load_col(th, k0 + i));
+    } else if (len > full) {
+      // a < L: the whole fan-in is this one chunk.
+      V v[L];
+      load_short_block<T>(th, cnt, a, v);
+      for (int64_t i = 0; i < a && i < L; ++i) LT::store(sn + L * i, v[i]);
     }
     sincos_lanes<T>(sn, sn, cs, L * len);
     for (int64_t i = 0; i < full; i += L) {
@@ -333,6 +376,13 @@ __attribute__((always_inline)) inline void reverse_sweep(const Rows<const T>& g,
   typedef Lanes<T> LT;
   constexpr int L = LT::L;
   const int64_t aL = a & ~int64_t(L - 1);
+  if (aL == 0) {
+    typename LT::V dv[L] = {};  // lanes past a: transposed into the dropped columns
+    for (int64_t i = std::min<int64_t>(a, L) - 1; i >= 0; --i)
+      dv[i] = step(i, gT ? LT::load(gT + L * i) : load_col(g, i));
+    store_short_block<T>(d, cnt, a, dv);
+    return;
+  }
   for (int64_t i = a - 1; i >= aL; --i)
     store_col<T>(d, cnt, i, step(i, gT ? LT::load(gT + L * i) : load_col(g, i)));
   for (int64_t i0 = aL - L; i0 >= 0; i0 -= L) {
@@ -349,7 +399,7 @@ __attribute__((always_inline)) inline void reverse_sweep(const Rows<const T>& g,
 // The backward without a cache: a group's a angles transposed into [i][lane] in w, then their
 // sin and cos in one pass (w: sin, w + L·a: cos), as the forward group takes them.
 template <typename T>
-void group_sincos(const Rows<const T>& th, int64_t a, T* w) {
+void group_sincos(const Rows<const T>& th, int64_t cnt, int64_t a, T* w) {
   typedef Lanes<T> LT;
   constexpr int L = LT::L;
   const int64_t aL = a & ~int64_t(L - 1);
@@ -358,7 +408,13 @@ void group_sincos(const Rows<const T>& th, int64_t a, T* w) {
     load_block<T>(th, i, v);
     for (int l = 0; l < L; ++l) LT::store(w + L * (i + l), v[l]);
   }
-  for (int64_t i = aL; i < a; ++i) LT::store(w + L * i, load_col(th, i));
+  if (aL == 0) {
+    typename LT::V v[L];
+    load_short_block<T>(th, cnt, a, v);
+    for (int64_t i = 0; i < a && i < L; ++i) LT::store(w + L * i, v[i]);
+  } else {
+    for (int64_t i = aL; i < a; ++i) LT::store(w + L * i, load_col(th, i));
+  }
   sincos_lanes<T>(w, w, w + L * a, L * a);
 }
 
@@ -383,7 +439,7 @@ void direction_backward_group_f32(float* dtheta, const float* dU, const float* t
   const Rows<const float> th = group_rows<const float>(theta, j0, cnt, a);
   const Rows<const float> g = group_rows<const float>(gT ? gT : dU, gT ? 0 : j0, cnt, gT ? 0 : n);
   const Rows<float> d = group_rows<float>(dtheta, j0, cnt, a);
-  if (!cache) group_sincos<float>(th, a, wsc);
+  if (!cache) group_sincos<float>(th, cnt, a, wsc);
   auto rl = [&](int64_t l) { return r && l < cnt ? r[j0 + l] : 1.0f; };
   __m256 p = _mm256_setr_ps(rl(0), rl(1), rl(2), rl(3), rl(4), rl(5), rl(6), rl(7));
   for (int64_t i = 0; i < a; ++i) {
@@ -461,6 +517,11 @@ void direction_backward_pair_f32(float* dtheta, int64_t j0, int64_t cnt0, int64_
         store_block<float>(d[h], cnt[h], i0, b);
         if (i0 == 0) break;
       }
+  } else if constexpr (AL == 0) {
+    __m256 dv[2][L] = {};  // lanes past A: transposed into the dropped columns
+    for (int i = A - 1; i >= 0; --i)
+      for (int h = 0; h < 2; ++h) dv[h][i] = step(h, i);
+    for (int h = 0; h < 2; ++h) store_short_block<float>(d[h], cnt[h], A, dv[h]);
   } else {
     // reverse_sweep's order and stores, for both groups.
     for (int i = A - 1; i >= AL; --i)
@@ -504,7 +565,7 @@ void direction_backward_group(T* dtheta, const T* dU, const T* theta, int64_t j0
   const Rows<const T> th = group_rows<const T>(theta, j0, cnt, a);
   const Rows<const T> g = group_rows<const T>(gT ? gT : dU, gT ? 0 : j0, cnt, gT ? 0 : n);
   const Rows<T> d = group_rows<T>(dtheta, j0, cnt, a);
-  if (!cache) group_sincos<T>(th, a, wsc);
+  if (!cache) group_sincos<T>(th, cnt, a, wsc);
   // The prefix products P_{i-1} (times r).
   // (Built in registers: a vector load of just-stored scalars stalls store forwarding.)
   __m256d p[NH];

@@ -245,11 +245,12 @@ GMPNN_TEST(gmp_sincos_fallback) {
 // Units go through the kernels a lane group at a time (one per SIMD lane); a unit's result must
 // not depend on how many units are around it or where it sits among them
 // (float32: eight units per group, float64: four; m = 13 leaves a partial last group, the fan-ins
-// full 8-angle blocks and every tail length; a few angles beyond 512 take the far reduction.)
+// full 8-angle blocks and every tail length, n ≤ 8 (float) or 4 (double) rows shorter than a
+// vector, read and written as one short block; a few angles beyond 512 take the far reduction.)
 template <typename T>
 void check_grouping_invariant() {
   Rand rng(91);
-  for (int64_t n : {2, 3, 5, 9, 10, 13, 16, 17, 130}) {
+  for (int64_t n : {2, 3, 4, 5, 6, 8, 9, 10, 13, 16, 17, 130}) {
     const int64_t m = 13;
     std::vector<T> th = rng.vec<T>((size_t)(m * (n - 1)), -3, 3);
     for (size_t i = 5; i < th.size(); i += 37) th[i] = (T)(700.0 + (double)i);
@@ -1022,7 +1023,7 @@ void check_dense_forward_theta(int64_t rows, int64_t n, int64_t cols, int act, i
 // half), whole and partial groups.
 GMPNN_TEST(gmp_dense_forward_theta) {
   const int64_t shapes[][3] = {{455, 13, 100}, {32, 16, 100}, {7, 2, 3}, {1, 40, 9}, {0, 4, 6},
-                               {64, 5, 16},    {6, 9, 24},    {33, 3, 13}};
+                               {64, 5, 16},    {6, 9, 24},    {33, 3, 13}, {277, 6, 100}, {5, 8, 11}};
   uint64_t seed = 2200;
   for (const auto& sh : shapes)
     for (int act = 0; act < 2; ++act)
@@ -1210,14 +1211,16 @@ void check_dense_backward(int64_t rows, int64_t n, int64_t cols, int act, bool g
 }
 
 // Without dX and with 2 ≤ n ≤ 16 (a first layer) SP and GmP take the one-pass fused route; the
-// shapes give it every n class (2, 4, 5, 9 and 13 with tails past a block of L, 16 with none),
-// partial lane groups (cols mod 8, cols mod 4), one row and several row blocks of the sums, and
+// shapes give it every n class (2, 4, 5, 9 and 13 with tails past a block of L, 16 with none;
+// 4, 6 and 8 rows shorter than a float vector, their dθ stored as one short block), partial lane
+// groups (cols mod 8, cols mod 4), one row and several row blocks of the sums, and
 // (1100×16×300) more than 8 pairs of groups per thread (heap scratch) and, with 2+ threads, the
 // threaded split.
 GMPNN_TEST(gmp_dense_backward) {
   const int64_t shapes[][3] = {{1024, 16, 100}, {32, 13, 100}, {455, 100, 1}, {7, 2, 3},
                                {1, 5, 17},      {129, 33, 9},  {0, 4, 6},     {455, 4, 100},
-                               {3000, 9, 13},   {40, 13, 21},  {1100, 16, 300}};
+                               {3000, 9, 13},   {40, 13, 21},  {1100, 16, 300}, {277, 6, 100},
+                               {9, 8, 13}};
   uint64_t seed = 2300;
   for (const auto& sh : shapes)
     for (int act = 0; act < 2; ++act)
