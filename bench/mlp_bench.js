@@ -50,6 +50,7 @@ const pairs = quick ? 8 : 32; // our SP/GmP window pairs (more, shorter pairs: a
 const pairSeconds = quick ? 0.05 : 0.1;
 const shapes = [
   { set: 'boston-like', rows: 455, features: 13, batch: 1024 },
+  { set: 'yacht-like', rows: 277, features: 6, batch: 1024 }, // the smallest UCI set: the largest ratio at full batch
   { set: 'power-like', rows: 8611, features: 4, batch: 1024 },
   { set: 'naval-like', rows: 10740, features: 16, batch: 1024 },
   { set: 'boston, batch 32', rows: 455, features: 13, batch: 32 },

@@ -16,6 +16,14 @@ export abstract class Optimizer {
   constructor(params: Tensor[], lr: number, name: string) {
     if (!Array.isArray(params) || params.length === 0) throw new GmpnnError('E_ARG', `${name}: needs a non-empty array of parameters`);
     for (const p of params) if (!(p instanceof Tensor)) throw new GmpnnError('E_ARG', `${name}: parameters must be Tensors`);
+    // A tensor listed twice would get two states and two updates per step (torch refuses a
+    // parameter in two groups and deprecates it twice in one).
+    const first = new Map<Tensor, number>();
+    params.forEach((p, i) => {
+      const j = first.get(p);
+      if (j !== undefined) throw new GmpnnError('E_ARG', `${name}: parameter ${i} (shape [${p.shape.join(', ')}]) is the same tensor as parameter ${j}`);
+      first.set(p, i);
+    });
     checkHyper(name, 'lr', lr, 0);
     this.params = params;
     this.lr = lr;

@@ -111,6 +111,13 @@ describe('optim: updates match the torch.optim formulas', () => {
     expectClose(a.dataSync(), [1 - d, 2 - d], 1e-14, 1e-14);
     expectClose(b.dataSync(), [3 - d, 4 - d, 5 - d], 1e-14, 1e-14);
   });
+  it('a tensor listed twice is refused, naming both places (it would be updated twice a step)', () => {
+    const a = g.tensor([1, 2], [2], { ...f64, requiresGrad: true });
+    const b = g.tensor([3], [1], { ...f64, requiresGrad: true });
+    for (const make of [(ps: g.Tensor[]) => new g.optim.Adam(ps), (ps: g.Tensor[]) => new g.optim.SGD(ps, { lr: 0.1 })])
+      expect(() => make([a, b, a])).to.throw(/parameter 2 \(shape \[2\]\) is the same tensor as parameter 0/);
+    expect(() => new g.optim.Adam([a, b])).not.to.throw();
+  });
   // Adam `a` takes two steps; Adam `b` (another LR), after `before` steps of its own, loads a's
   // parameter and state; then both take the remaining steps, which must match.
   function resumeMatches(before: number[][]): void {
