@@ -367,7 +367,8 @@ constexpr int64_t bwd_scratch_doubles(int64_t a) {
 
 // The reverse sweep of a group's dθ (§4), given step(i, g_i), which advances the recurrence by
 // angle i and returns dθ_i: the a mod L highest angles one at a time, then blocks of L with
-// transposed loads of dU (or plain loads of gT) and transposed stores of dθ. Always inlined: the
+// transposed loads of dU (or plain loads of gT) and transposed stores of dθ; rows shorter than
+// L (a < L) leave as one short block. Always inlined: the
 // recurrence's state lives in the caller's registers (a call measured 2× slower).
 template <typename T, typename Step>
 __attribute__((always_inline)) inline void reverse_sweep(const Rows<const T>& g, const T* gT,

@@ -17,8 +17,6 @@ export class SGD extends Optimizer {
   dampening: number;
   weightDecay: number;
   nesterov: boolean;
-  // Per parameter index: whether its momentum buffer holds a step (the first one copies the grad).
-  private started: boolean[] = [];
 
   constructor(params: Tensor[], options: SGDOptions) {
     super(params, options?.lr, 'SGD');
@@ -32,9 +30,9 @@ export class SGD extends Optimizer {
 
   protected update(p: Tensor, grad: Tensor, index: number): void {
     checkHyper('SGD', 'lr', this.lr, 0);
+    // A first step (no momentum buffer yet: none taken, none loaded) copies the gradient into it.
+    const first = !this.state[index]?.momentum;
     const buf = this.momentum !== 0 ? this.slot(index, 'momentum') : null;
-    const first = !this.started[index];
-    this.started[index] = true;
     callNative(() =>
       native.sgdStep(p.buffer('SGD'), buf ? buf.buffer() : null, grad.buffer('SGD'), this.lr, this.momentum, this.dampening, this.weightDecay, this.nesterov, first),
     );
@@ -49,11 +47,5 @@ export class SGD extends Optimizer {
     this.dampening = h.dampening as number;
     this.weightDecay = h.weightDecay as number;
     this.nesterov = h.nesterov as boolean;
-  }
-
-  override loadStateDict(sd: Parameters<Optimizer['loadStateDict']>[0]): void {
-    super.loadStateDict(sd);
-    // A restored momentum buffer is not a first step any more.
-    for (const key of Object.keys(sd.slots)) this.started[Number(key.split('.')[0])] = true;
   }
 }

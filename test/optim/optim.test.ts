@@ -135,6 +135,23 @@ describe('optim: updates match the torch.optim formulas', () => {
     const tb = run(b, pb, grads.slice(2));
     expect(tb).to.deep.equal(ta);
   }
+  it('SGD: a loaded momentum buffer is no first step, and a disposed SGD starts afresh', () => {
+    // Dampening 0.1: a first step copies the gradient into the buffer, a later one takes 0.9 of it.
+    const opts = { lr: 0.05, momentum: 0.9, dampening: 0.1 };
+    const mk = () => g.tensor([1, 2, 3], [3], { ...f64, requiresGrad: true });
+    const pa = mk(), pb = mk();
+    const a = new g.optim.SGD([pa], opts);
+    run(a, pa, grads.slice(0, 2));
+    const b = new g.optim.SGD([pb], opts);
+    g.assign(pb, pa);
+    const sd = a.stateDict();
+    b.loadStateDict({ ...sd, slots: Object.fromEntries(Object.entries(sd.slots).map(([k, t]) => [k, g.clone(t)])) });
+    expect(run(b, pb, grads.slice(2))).to.deep.equal(run(a, pa, grads.slice(2)));
+    const pc = mk();
+    g.assign(pc, pa);
+    a.dispose();
+    expect(run(a, pa, grads)).to.deep.equal(run(new g.optim.SGD([pc], opts), pc, grads));
+  });
   it('state dict round trip continues the same trajectory', () => resumeMatches([]));
   it('state dict loaded into an optimizer that has already stepped replaces its moments and steps', () =>
     // b's own moments and step count, held between steps, must all give way
